@@ -1,0 +1,115 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { describeEdit, specHash } from '../arch/index.ts';
+import { getAgent, type ExperimentSummary } from '../agents/index.ts';
+import type { CampaignConfig } from '../config/campaign-config.ts';
+import { getTemplate } from '../experiments/index.ts';
+import { openHistory, readExperiment, readResults, type HistoryRepo, type ResultLine } from '../history/index.ts';
+import type { ProposedExperiment } from '../workflows/types.ts';
+import type { ActivityContext } from './context.ts';
+
+export interface ProposeActivityInput {
+  config: CampaignConfig;
+  n: number;
+  /** Specs of experiments in flight: never proposed again. */
+  pendingHashes: string[];
+}
+
+/** Specs are loaded for this many recent non-failed experiments (the agent's working window). */
+const MIN_SPEC_WINDOW = 16;
+
+export function createProposeActivity(ctx: ActivityContext) {
+  return {
+    /**
+     * Proposes experiment n from what the history branch records. Agents are deterministic given
+     * (seed, n, history), so a retried or resumed proposal is the same proposal.
+     */
+    async propose(input: ProposeActivityInput): Promise<ProposedExperiment> {
+      const { config, n } = input;
+      const template = getTemplate(config.experiment);
+      const repo = await openHistory(ctx.home);
+      const lines = await readResults(repo, config.id);
+      const champion = championLine(lines);
+
+      if (champion === null) {
+        const spec = template.baseline;
+        return {
+          n,
+          agent: 'baseline',
+          hypothesis: `baseline: the ${template.name} template's model as given`,
+          rationale: 'Every campaign first measures its starting point; later proposals are judged against it.',
+          expectedEffect: null,
+          edits: [],
+          editDescriptions: [],
+          parent: null,
+          spec,
+          specHash: specHash(spec),
+          note: lines.length > 0 ? `no experiment has succeeded yet, so the baseline is trained again` : null,
+        };
+      }
+
+      const window = Math.max(MIN_SPEC_WINDOW, 2 * (config.agentOptions.population ?? 8));
+      const history = await summaries(repo, config.id, lines, window, champion.n);
+      const championSummary = history.find((h) => h.n === champion.n)!;
+      try {
+        const proposal = getAgent(config.agent).propose({
+          template,
+          champion: { ...championSummary, spec: championSummary.spec! },
+          history,
+          pendingHashes: input.pendingHashes,
+          n,
+          seed: config.seed,
+          options: config.agentOptions,
+        });
+        return {
+          n,
+          agent: proposal.agent,
+          hypothesis: proposal.hypothesis,
+          rationale: proposal.rationale,
+          expectedEffect: proposal.expectedEffect,
+          edits: proposal.edits,
+          editDescriptions: proposal.edits.map(describeEdit),
+          parent: proposal.parent,
+          spec: proposal.spec,
+          specHash: proposal.specHash,
+          note: null,
+        };
+      } catch (err) {
+        // The agents are deterministic: the same inputs fail the same way, so retrying is useless.
+        throw ApplicationFailure.nonRetryable((err as Error).message, 'ProposalFailed');
+      }
+    },
+  };
+}
+
+function championLine(lines: ResultLine[]): ResultLine | null {
+  let champion: ResultLine | null = null;
+  for (const line of lines) if (line.status === 'kept' && line.metric !== null) champion = line;
+  return champion;
+}
+
+/** Every finished experiment, with specs loaded for the champion and the most recent ones. */
+async function summaries(
+  repo: HistoryRepo,
+  campaignId: string,
+  lines: ResultLine[],
+  window: number,
+  championN: number,
+): Promise<ExperimentSummary[]> {
+  // Failed experiments have no population role, so the window counts the others.
+  const recent = new Set<number>([championN]);
+  for (let i = lines.length - 1; i >= 0 && recent.size <= window; i--) {
+    if (lines[i]!.status !== 'failed') recent.add(lines[i]!.n);
+  }
+  const specs = new Map(
+    await Promise.all(
+      [...recent].map(async (n) => [n, (await readExperiment(repo, campaignId, n))?.spec ?? null] as const),
+    ),
+  );
+  return lines.map((l) => ({
+    n: l.n,
+    spec: specs.get(l.n) ?? null,
+    specHash: l.specHash,
+    metric: l.metric,
+    status: l.status,
+  }));
+}

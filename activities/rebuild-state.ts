@@ -1,0 +1,52 @@
+import type { ResultLine } from '../history/types.ts';
+import { emptyCampaignState } from '../workflows/campaign-book.ts';
+import type { CampaignState, ChampionRef, ExperimentLine } from '../workflows/types.ts';
+
+// A campaign's state is derivable from what its history branch records. This is how a new
+// campaign starts (no lines) and how a failed one resumes: recorded experiments are never re-run,
+// and numbers proposed but never recorded are run again.
+
+const RECENT_LINES = 20;
+
+export function rebuildState(lines: ResultLine[]): CampaignState {
+  const state = emptyCampaignState();
+  if (lines.length === 0) return state;
+
+  let maxN = 0;
+  const seen = new Set<number>();
+  for (const line of lines) {
+    seen.add(line.n);
+    maxN = Math.max(maxN, line.n);
+    state.done++;
+    state.elapsedMsBefore += line.durationMs;
+    if (line.status === 'kept' && line.metric !== null) {
+      const ref: ChampionRef = { n: line.n, metric: line.metric, specHash: line.specHash, hypothesis: line.hypothesis };
+      state.champion = ref;
+      state.baseline ??= ref;
+      state.kept++;
+    }
+    if (line.status === 'failed') {
+      state.failed++;
+      state.consecutiveFailures++;
+    } else {
+      state.consecutiveFailures = 0;
+    }
+  }
+  state.nextN = maxN + 1;
+  for (let n = 1; n < maxN; n++) if (!seen.has(n)) state.redo.push(n);
+  state.recent = lines.slice(-RECENT_LINES).map(toExperimentLine);
+  return state;
+}
+
+function toExperimentLine(line: ResultLine): ExperimentLine {
+  return {
+    n: line.n,
+    hypothesis: line.hypothesis,
+    status: line.status,
+    metric: line.metric,
+    bestMetric: line.bestMetric,
+    durationMs: line.durationMs,
+    edits: line.edits ?? [],
+    error: line.error ?? null,
+  };
+}

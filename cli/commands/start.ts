@@ -1,0 +1,95 @@
+import { completeConfig, loadCampaignFile } from '../../config/load-config.ts';
+import type { CampaignConfig } from '../../config/campaign-config.ts';
+import { UserError } from '../../server/user-error.ts';
+import { DEFAULT_TASK_QUEUES } from '../../worker.ts';
+import { openClient } from '../client.ts';
+import { followCampaign } from '../follow.ts';
+import { defaultCampaignId, startCampaign } from '../start-campaign.ts';
+import { color, fmtMetric } from '../format.ts';
+
+export interface StartFlags {
+  experiment?: string;
+  agent?: string;
+  budget?: number;
+  minutes?: number;
+  id?: string;
+  seed?: number;
+  concurrency?: number;
+  follow?: boolean;
+}
+
+/** `arlo start`: flags override the file; a missing field gets its documented default. */
+export function configFromFlags(file: string | undefined, flags: StartFlags): CampaignConfig {
+  const overrides: Record<string, unknown> = {};
+  if (flags.experiment !== undefined) overrides.experiment = flags.experiment;
+  if (flags.agent !== undefined) overrides.agent = flags.agent;
+  if (flags.id !== undefined) overrides.id = flags.id;
+  if (flags.seed !== undefined) overrides.seed = flags.seed;
+  if (flags.concurrency !== undefined) overrides.concurrency = flags.concurrency;
+  if (flags.minutes !== undefined && !(flags.minutes > 0)) {
+    throw new UserError('--minutes must be a number > 0');
+  }
+  if (file) {
+    const fromFile = loadCampaignFile(file, { id: 'placeholder' });
+    const raw: Record<string, unknown> = { ...fromFile, ...overrides };
+    raw.budget = {
+      experiments: flags.budget ?? fromFile.budget.experiments,
+      minutes: flags.minutes ?? fromFile.budget.minutes,
+    };
+    const idGiven = flags.id !== undefined || fileHasId(fromFile);
+    const config = completeConfig(raw, { id: 'placeholder' }, file);
+    return idGiven ? config : { ...config, id: defaultCampaignId(config.experiment) };
+  }
+  if (flags.experiment === undefined) {
+    throw new UserError('name what to research: `arlo start --experiment <template>` or `arlo start campaign.yaml`', {
+      hint: 'try `arlo start --experiment deep-mlp --agent evolution --budget 12 --follow`',
+    });
+  }
+  const raw: Record<string, unknown> = { ...overrides };
+  if (flags.budget !== undefined || flags.minutes !== undefined) {
+    raw.budget = { experiments: flags.budget ?? 12, minutes: flags.minutes ?? null };
+  }
+  return completeConfig(raw, { id: defaultCampaignId(flags.experiment) }, 'arlo start');
+}
+
+function fileHasId(config: CampaignConfig): boolean {
+  return config.id !== 'placeholder';
+}
+
+export async function startCommand(file: string | undefined, flags: StartFlags): Promise<void> {
+  const config = configFromFlags(file, flags);
+  const c = await openClient();
+  try {
+    await startCampaign(c, config, DEFAULT_TASK_QUEUES);
+    console.log(
+      `started campaign ${color.bold(config.id)}: ${config.agent} agent on ${config.experiment}, ` +
+        `budget ${config.budget.experiments} experiments${config.budget.minutes ? ` / ${config.budget.minutes} min` : ''}`,
+    );
+    if (!(await hasWorkers(c))) {
+      console.log(color.yellow('  no worker is polling yet: run `arlo worker` (in another terminal, or on another machine)'));
+    }
+    if (!flags.follow) {
+      console.log(`  follow it: arlo status ${config.id}   ·   results: arlo history ${config.id}`);
+      return;
+    }
+    const result = await followCampaign(c, config.id);
+    console.log(
+      `campaign ${config.id} finished: ${result.done} experiments, best #${result.champion?.n ?? '—'} ` +
+        `${fmtMetric(result.champion?.metric)} (baseline ${fmtMetric(result.baseline?.metric)}); branch ${result.branch}`,
+    );
+  } finally {
+    await c.close();
+  }
+}
+
+async function hasWorkers(c: Awaited<ReturnType<typeof openClient>>): Promise<boolean> {
+  try {
+    const res = await c.client.workflowService.describeTaskQueue({
+      namespace: c.namespace,
+      taskQueue: { name: DEFAULT_TASK_QUEUES.main },
+    });
+    return (res.pollers?.length ?? 0) > 0;
+  } catch {
+    return true; // unknown: say nothing rather than something wrong
+  }
+}

@@ -1,0 +1,152 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { isUserError } from '../server/user-error.ts';
+import { templateNames } from '../experiments/index.ts';
+import { color } from './format.ts';
+
+// The `arlo` command line. Each command lives in cli/commands/; this file only wires flags.
+
+function positiveInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a whole number ≥ 1`);
+    return n;
+  };
+}
+
+function nonNegativeInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number ≥ 0`);
+    return n;
+  };
+}
+
+export function buildProgram(): Command {
+  const program = new Command('arlo')
+    .description('Automated AI-research loop: durable campaigns that propose, train, judge and record model changes')
+    .showHelpAfterError('(run with --help for usage)');
+
+  program
+    .command('demo')
+    .description('run a research campaign end to end with nothing configured (embedded server, in-process worker)')
+    .option('--experiments <n>', 'experiments to run, the baseline included', positiveInt('--experiments'), 12)
+    .option('--experiment <template>', 'experiment template', 'deep-mlp')
+    .option('--seed <s>', 'campaign seed', nonNegativeInt('--seed'), 1)
+    .option('--concurrency <n>', 'experiments trained at once', positiveInt('--concurrency'), 2)
+    .action(async (o) => {
+      const { demoCommand } = await import('./commands/demo.ts');
+      await demoCommand(o);
+    });
+
+  program
+    .command('server')
+    .description('the embedded Temporal dev server (db in $ARLO_HOME/temporal.db)')
+    .argument('[action]', 'run (foreground, default) | start (background) | stop | status')
+    .action(async (action) => {
+      const { serverCommand } = await import('./commands/server.ts');
+      await serverCommand(action);
+    });
+
+  program
+    .command('worker')
+    .description('run a worker: campaign workflows, proposals, records and training')
+    .option('--slots <n>', 'trainings this worker runs at once', positiveInt('--slots'), 1)
+    .action(async (o) => {
+      const { workerCommand } = await import('./commands/worker.ts');
+      await workerCommand(o);
+    });
+
+  program
+    .command('start')
+    .description('start a campaign from flags, or from a campaign YAML file')
+    .argument('[campaign.yaml]', 'campaign file (id, experiment, agent, seed, budget, concurrency)')
+    .option('--experiment <template>', `experiment template (${templateNames().join(', ')})`)
+    .option('--agent <agent>', 'random | evolution')
+    .option('--budget <n>', 'number of experiments, the baseline included', positiveInt('--budget'))
+    .option('--minutes <m>', 'wall-clock budget in minutes', Number)
+    .option('--id <id>', 'campaign id (default: <template>-<timestamp>)')
+    .option('--seed <s>', 'campaign seed', nonNegativeInt('--seed'))
+    .option('--concurrency <n>', 'experiments trained at once', positiveInt('--concurrency'))
+    .option('--follow', 'stay and print progress until the campaign ends')
+    .action(async (file, o) => {
+      const { startCommand } = await import('./commands/start.ts');
+      await startCommand(file, o);
+    });
+
+  program
+    .command('status')
+    .description('progress, best so far and budget left of a campaign')
+    .argument('<id>', 'campaign id')
+    .option('--json', 'machine-readable output')
+    .action(async (id, o) => {
+      const { statusCommand } = await import('./commands/status.ts');
+      await statusCommand(id, o);
+    });
+
+  program
+    .command('list')
+    .description('campaigns known to Temporal, newest first')
+    .option('--json', 'machine-readable output')
+    .option('--limit <n>', 'at most this many', positiveInt('--limit'), 50)
+    .action(async (o) => {
+      const { listCommand } = await import('./commands/list.ts');
+      await listCommand(o);
+    });
+
+  program
+    .command('history')
+    .description("every recorded experiment of a campaign, from its git branch")
+    .argument('<id>', 'campaign id')
+    .option('--json', 'machine-readable output')
+    .action(async (id, o) => {
+      const { historyCommand } = await import('./commands/history.ts');
+      await historyCommand(id, o);
+    });
+
+  for (const kind of ['pause', 'unpause', 'stop'] as const) {
+    const what = {
+      pause: 'let experiments in flight finish, then start no new ones',
+      unpause: 'continue a paused campaign',
+      stop: 'finish and record experiments in flight, then end the campaign',
+    }[kind];
+    program
+      .command(kind)
+      .description(what)
+      .argument('<id>', 'campaign id')
+      .action(async (id) => {
+        const { signalCommand } = await import('./commands/signals.ts');
+        await signalCommand(kind, id);
+      });
+  }
+
+  program
+    .command('resume')
+    .description('continue a failed, terminated or timed-out campaign from what its history records')
+    .argument('<id>', 'campaign id')
+    .action(async (id) => {
+      const { resumeCommand } = await import('./commands/resume.ts');
+      await resumeCommand(id);
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  // Temporal's worker logs every poll at INFO; users need warnings only.
+  Runtime.install({ logger: new DefaultLogger((process.env.ARLO_LOG_LEVEL as 'WARN') ?? 'WARN') });
+  try {
+    await buildProgram().parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (isUserError(err)) {
+      process.stderr.write(`${color.red('arlo:')} ${err.message}\n`);
+      if (err.hint) process.stderr.write(`  ${err.hint}\n`);
+      return 1;
+    }
+    if (process.env.ARLO_DEBUG) throw err;
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`${color.red('arlo: unexpected error:')} ${message}\n  (set ARLO_DEBUG=1 for the stack trace)\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,46 @@
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { WorkflowIdReusePolicy } from '@temporalio/common';
+import type { CampaignConfig } from '../config/campaign-config.ts';
+import { getTemplate } from '../experiments/index.ts';
+import { UserError } from '../server/user-error.ts';
+import { DEFAULT_TASK_QUEUES } from '../worker.ts';
+import { CAMPAIGN_ID } from '../workflows/search-attributes.ts';
+import type { CampaignInput, TaskQueues } from '../workflows/types.ts';
+import { campaignWorkflowId, type ArloClient } from './client.ts';
+
+/** Starts a campaign workflow; the template is checked here so a typo fails before anything runs. */
+export async function startCampaign(
+  c: ArloClient,
+  config: CampaignConfig,
+  taskQueues: TaskQueues = DEFAULT_TASK_QUEUES,
+): Promise<void> {
+  let template;
+  try {
+    template = getTemplate(config.experiment);
+  } catch (err) {
+    throw new UserError((err as Error).message, { hint: 'pick one of the templates listed above' });
+  }
+  const input: CampaignInput = { config, metric: template.metric, taskQueues };
+  try {
+    await c.client.workflow.start('campaignWorkflow', {
+      workflowId: campaignWorkflowId(config.id),
+      taskQueue: taskQueues.main,
+      args: [input],
+      typedSearchAttributes: [{ key: CAMPAIGN_ID, value: config.id }],
+      // A campaign id names one campaign for good; continuing a failed one is `arlo resume`.
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    });
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      throw new UserError(`campaign "${config.id}" already exists`, {
+        hint: `choose another --id, follow it with \`arlo status ${config.id}\`, or continue a failed one with \`arlo resume ${config.id}\``,
+      });
+    }
+    throw err;
+  }
+}
+
+export function defaultCampaignId(experiment: string, now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${experiment}-${stamp}`;
+}

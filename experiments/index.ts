@@ -1,0 +1,20 @@
+import { deepMlpTemplate } from './deep-mlp.ts';
+import { digitsConvTemplate, digitsTemplate } from './digits.ts';
+import { smokeTemplate } from './smoke.ts';
+import type { ExperimentTemplate } from './template.ts';
+
+const TEMPLATES: readonly ExperimentTemplate[] = [deepMlpTemplate, digitsTemplate, digitsConvTemplate, smokeTemplate];
+
+/** Names of all experiment templates, in a stable order. */
+export function templateNames(): string[] {
+  return TEMPLATES.map((t) => t.name);
+}
+
+/** The template called `name` (a deep copy: callers may modify it). Throws listing known names. */
+export function getTemplate(name: string): ExperimentTemplate {
+  const t = TEMPLATES.find((x) => x.name === name);
+  if (!t) {
+    throw new Error(`unknown experiment template ${JSON.stringify(name)}; known templates: ${templateNames().join(', ')}`);
+  }
+  return structuredClone(t);
+}

@@ -1,0 +1,103 @@
+import type { Spec } from '../arch/spec.ts';
+
+// Shapes stored in and read back from the history repository (<ARLO_HOME>/history).
+// Everything here is plain JSON.
+
+/** The first commit of a campaign branch: `campaign.json` (plus an empty `results.jsonl`). */
+export interface CampaignRecord {
+  campaignId: string;
+  /** Campaign config JSON; the caller must strip secrets before passing it. Never logged. */
+  config: unknown;
+  /** ISO time; also the commit's author/committer date. */
+  createdAt: string;
+}
+
+export type ExperimentStatus = 'kept' | 'discarded' | 'failed';
+
+/** One finished experiment: becomes exactly one commit on `campaign/<campaignId>`. */
+export interface ExperimentRecord {
+  campaignId: string;
+  /** 1-based experiment number; unique per campaign (the idempotency key). */
+  n: number;
+  /** e.g. "<campaignId>-exp-<n>" */
+  workflowId: string;
+  status: ExperimentStatus;
+  hypothesis: string;
+  /** JSON: hypothesis, rationale, edits, editDescriptions, parent, agent ... */
+  proposal: unknown;
+  spec: Spec;
+  specHash: string;
+  metricName: string;
+  /** null when failed */
+  metric: number | null;
+  metrics: Record<string, number | boolean | null>;
+  /** Per-epoch rows; stored as curve.csv. */
+  curve: Array<Record<string, number>>;
+  decision: {
+    reason: string;
+    championBefore: number | null;
+    championAfter: number | null;
+    bestMetric: number | null;
+  };
+  error?: { class: string; message: string } | null;
+  durationMs: number;
+  /** ISO time passed in by the caller; the commit date (so a retried record builds the same commit). */
+  recordedAt: string;
+}
+
+/** One line of `results.jsonl` as `readResults` returns it. */
+export interface ResultLine {
+  n: number;
+  status: ExperimentStatus;
+  hypothesis: string;
+  specHash: string;
+  metric: number | null;
+  metricName: string;
+  bestMetric: number | null;
+  championAfter: number | null;
+  durationMs: number;
+  /** Not stored in the file (unknowable before committing); filled in from the commit trailers. */
+  commit?: string;
+  /** Experiment whose spec the edits applied to (from the proposal); null for a baseline. */
+  parent?: number | null;
+  /** Short human-readable edit descriptions (from the proposal). */
+  edits?: string[];
+  /** "<class>: <message>" when the experiment failed, else null. */
+  error?: string | null;
+  recordedAt: string;
+}
+
+/** Points in a record/init operation where a test can inject a failure. */
+export type HistoryStep =
+  | 'read-tree'
+  | 'hash-object'
+  | 'update-index'
+  | 'write-tree'
+  | 'commit-tree'
+  | 'update-ref';
+
+export interface HistoryStepContext {
+  branch: string;
+  /** 1-based attempt of the compare-and-swap loop. */
+  attempt: number;
+  /** The temporary index file of this attempt. */
+  indexFile: string;
+}
+
+export interface HistoryHooks {
+  /** Called before each plumbing step; throwing aborts the operation (no ref changes). */
+  beforeStep?: (step: HistoryStep, ctx: HistoryStepContext) => void | Promise<void>;
+}
+
+export interface HistoryRepo {
+  /** ARLO_HOME */
+  readonly home: string;
+  /** `<home>/history` (work tree, never used for recording) */
+  readonly dir: string;
+  /** `<home>/history/.git` */
+  readonly gitDir: string;
+  /** Test seam; empty in production. Mutable so tests can set hooks after opening. */
+  hooks: HistoryHooks;
+  /** Compare-and-swap attempts before giving up (default 16). */
+  maxAttempts: number;
+}

@@ -1,0 +1,38 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { findTemporalBinary } from '../../server/temporal-binary.ts';
+import { BEST_METRIC, CAMPAIGN_ID, EXPERIMENTS_DONE } from '../../workflows/search-attributes.ts';
+
+/**
+ * A real Temporal dev server (the project's CLI binary) for one test file. Fails loudly when the
+ * binary is missing: run `npm run setup`.
+ */
+export async function startTestServer(): Promise<TestWorkflowEnvironment> {
+  return TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: findTemporalBinary() },
+      searchAttributes: [CAMPAIGN_ID, BEST_METRIC, EXPERIMENTS_DONE],
+    },
+  });
+}
+
+export function tempHome(prefix = 'arlo-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export async function waitFor<T>(
+  probe: () => Promise<T | undefined | null | false>,
+  what: string,
+  timeoutMs = 60_000,
+  everyMs = 200,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}

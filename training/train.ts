@@ -1,0 +1,254 @@
+// The training loop: seeded, cancellable between batches, leak-free.
+//
+// trainSpec() runs on the CALLER's thread. Use runTrainingInThread() (run-in-thread.ts) from code
+// that must stay responsive (Temporal activities heartbeating).
+
+import * as tf from '@tensorflow/tfjs';
+import type { Spec } from '../arch/spec.ts';
+import { buildModel } from './compile.ts';
+import type { Dataset } from './datasets.ts';
+import { deriveSeed, permutation } from './rng.ts';
+
+export interface EpochReport {
+  /** 1-based epoch number. */
+  epoch: number;
+  epochs: number;
+  /** Mean training loss over the epoch's batches. */
+  loss: number;
+  val_loss: number;
+  val_accuracy: number;
+  /** Seconds since this training started (building the model included). */
+  seconds: number;
+}
+
+export interface TrainMetrics {
+  val_accuracy: number;
+  val_loss: number;
+  train_loss: number;
+  [name: string]: number;
+}
+
+export interface TrainResult {
+  /** Metrics of the final model (after the last completed epoch, or at divergence). */
+  metrics: TrainMetrics;
+  curve: EpochReport[];
+  params: number;
+  backend: string;
+  /** Wall time of the whole training, in seconds. */
+  seconds: number;
+  /** True when training ended before the planned epochs: divergence or `maxSeconds` reached. */
+  stoppedEarly: boolean;
+  /** True when the training loss became NaN or infinite; losses are then reported as DIVERGED_LOSS. */
+  diverged: boolean;
+}
+
+/** JSON-safe stand-in for a NaN/infinite loss (NaN and Infinity do not survive JSON payloads). */
+export const DIVERGED_LOSS = 1e9;
+
+/**
+ * Thrown by trainSpec when `shouldStop()` returns true, and used (by name) by runTrainingInThread
+ * when its AbortSignal fires. Check `err.name === 'TrainingCancelled'` across thread boundaries.
+ */
+export class TrainingCancelled extends Error {
+  constructor(message = 'training cancelled') {
+    super(message);
+    this.name = 'TrainingCancelled';
+  }
+}
+
+export interface TrainOptions {
+  spec: Spec;
+  data: Dataset;
+  seed: number;
+  /** Called after every epoch (and once at divergence). */
+  onEpoch?: (e: EpochReport) => void;
+  /** Polled between batches; returning true stops training with TrainingCancelled. */
+  shouldStop?: () => boolean;
+  /** Time budget: past it, training stops between batches, evaluates and returns stoppedEarly. */
+  maxSeconds?: number;
+  /** Validation batch size (memory only; results do not depend on it). Default 1024. */
+  evalBatchSize?: number;
+}
+
+const YIELD_EVERY_MS = 50;
+
+/**
+ * Trains `spec` on `data`, deterministically for a given seed on a given backend (initial weights,
+ * shuffling and dropout masks derive from it). Softmax cross-entropy on the output logits; Adam or
+ * SGD per the recipe; the last partial batch of an epoch is used. The event loop is yielded to
+ * every ~50 ms so `shouldStop` can observe messages/timers.
+ *
+ * Never leaks tensors: the model and the optimizer (whose Adam moments are not freed by
+ * model.dispose()) are disposed on every exit path, including errors and cancellation.
+ * Throws TrainingCancelled if `shouldStop()` returns true; a NaN/inf loss is NOT an error: the
+ * result has `diverged: true`.
+ */
+export async function trainSpec(opts: TrainOptions): Promise<TrainResult> {
+  const { spec, data, seed, onEpoch, shouldStop } = opts;
+  const evalBatch = opts.evalBatchSize ?? 1024;
+  const started = performance.now();
+  const elapsed = (): number => (performance.now() - started) / 1000;
+  const recipe = spec.recipe;
+  checkRecipe(recipe);
+  const sampleSize = data.sampleShape.reduce((a, b) => a * b, 1);
+  const nTrain = data.yTrain.length;
+  const nVal = data.yVal.length;
+  if (nTrain === 0) throw new Error('training set is empty');
+  if (data.xTrain.length !== nTrain * sampleSize || data.xVal.length !== nVal * sampleSize) {
+    throw new Error(`dataset arrays do not match sampleShape [${data.sampleShape.join(', ')}]`);
+  }
+  const inputNode = spec.arch.nodes.find((n) => n.op === 'input');
+  if (inputNode && inputNode.op === 'input' && !sameShape(inputNode.shape, data.sampleShape)) {
+    throw new Error(
+      `input node ${inputNode.id} has shape [${inputNode.shape.join(', ')}] but the data samples have shape [${data.sampleShape.join(', ')}]`,
+    );
+  }
+
+  const numClasses = data.numClasses;
+  const model = buildModel(spec, seed, { numClasses });
+  const optimizer: tf.Optimizer =
+    recipe.optimizer === 'adam' ? tf.train.adam(recipe.learningRate) : tf.train.sgd(recipe.learningRate);
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const batchSize = Math.min(recipe.batchSize, nTrain);
+  const xBuf = new Float32Array(batchSize * sampleSize);
+  const yBuf = new Float32Array(batchSize * numClasses);
+  const curve: EpochReport[] = [];
+  let lastYield = performance.now();
+  let diverged = false;
+  let outOfTime = false;
+  let trainLoss = NaN;
+  let lastEval = { loss: NaN, accuracy: 0 };
+
+  try {
+    for (let epoch = 1; epoch <= recipe.epochs && !diverged && !outOfTime; epoch++) {
+      const perm = permutation(nTrain, deriveSeed(seed, 'shuffle', epoch));
+      let lossSum = 0;
+      let lossCount = 0;
+      for (let start = 0; start < nTrain; start += batchSize) {
+        if (shouldStop?.()) throw new TrainingCancelled();
+        if (opts.maxSeconds !== undefined && elapsed() > opts.maxSeconds && lossCount > 0) {
+          outOfTime = true;
+          break;
+        }
+        const bs = Math.min(batchSize, nTrain - start);
+        yBuf.fill(0, 0, bs * numClasses);
+        for (let i = 0; i < bs; i++) {
+          const r = perm[start + i];
+          xBuf.set(data.xTrain.subarray(r * sampleSize, (r + 1) * sampleSize), i * sampleSize);
+          yBuf[i * numClasses + data.yTrain[r]] = 1;
+        }
+        const lossValue = tf.tidy(() => {
+          const xb = tf.tensor(xBuf.subarray(0, bs * sampleSize), [bs, ...data.sampleShape]);
+          const yb = tf.tensor2d(yBuf.subarray(0, bs * numClasses), [bs, numClasses]);
+          const cost = optimizer.minimize(
+            () => {
+              const logits = model.apply(xb, { training: true }) as tf.Tensor;
+              return tf.losses.softmaxCrossEntropy(yb, logits) as tf.Scalar;
+            },
+            true,
+            vars,
+          );
+          return cost!.dataSync()[0];
+        });
+        if (!Number.isFinite(lossValue)) {
+          diverged = true;
+          break;
+        }
+        lossSum += lossValue * bs;
+        lossCount += bs;
+        if (performance.now() - lastYield > YIELD_EVERY_MS) {
+          await new Promise<void>((r) => setImmediate(r));
+          lastYield = performance.now();
+        }
+      }
+      if (shouldStop?.()) throw new TrainingCancelled();
+      trainLoss = diverged ? NaN : lossSum / lossCount;
+      lastEval = evaluate(model, data, sampleSize, evalBatch);
+      const report: EpochReport = {
+        epoch,
+        epochs: recipe.epochs,
+        loss: finiteOr(trainLoss),
+        val_loss: finiteOr(lastEval.loss),
+        val_accuracy: lastEval.accuracy,
+        seconds: elapsed(),
+      };
+      curve.push(report);
+      onEpoch?.(report);
+      await new Promise<void>((r) => setImmediate(r));
+      lastYield = performance.now();
+    }
+    return {
+      metrics: { val_accuracy: lastEval.accuracy, val_loss: finiteOr(lastEval.loss), train_loss: finiteOr(trainLoss) },
+      curve,
+      params: model.countParams(),
+      backend: tf.getBackend(),
+      seconds: elapsed(),
+      stoppedEarly: diverged || outOfTime,
+      diverged,
+    };
+  } finally {
+    optimizer.dispose();
+    model.dispose();
+  }
+}
+
+function finiteOr(v: number): number {
+  return Number.isFinite(v) ? v : DIVERGED_LOSS;
+}
+
+function sameShape(a: number[], b: number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+function checkRecipe(r: Spec['recipe']): void {
+  if (r.optimizer !== 'adam' && r.optimizer !== 'sgd') throw new Error(`unknown optimizer ${JSON.stringify(r.optimizer)}`);
+  if (!(r.learningRate > 0) || !Number.isFinite(r.learningRate)) throw new Error(`learningRate must be > 0, got ${r.learningRate}`);
+  if (!Number.isInteger(r.batchSize) || r.batchSize < 1) throw new Error(`batchSize must be a positive integer, got ${r.batchSize}`);
+  if (!Number.isInteger(r.epochs) || r.epochs < 1) throw new Error(`epochs must be a positive integer, got ${r.epochs}`);
+}
+
+/**
+ * Validation loss (mean softmax cross-entropy, computed in float64 from the logits) and accuracy.
+ * Rows with non-finite logits count as wrong.
+ */
+export function evaluate(
+  model: tf.LayersModel,
+  data: Dataset,
+  sampleSize: number,
+  batchSize = 1024,
+): { loss: number; accuracy: number } {
+  const n = data.yVal.length;
+  if (n === 0) return { loss: NaN, accuracy: 0 };
+  const C = data.numClasses;
+  let lossSum = 0;
+  let correct = 0;
+  for (let start = 0; start < n; start += batchSize) {
+    const bs = Math.min(batchSize, n - start);
+    const logits = tf.tidy(() => {
+      const xb = tf.tensor(data.xVal.subarray(start * sampleSize, (start + bs) * sampleSize), [bs, ...data.sampleShape]);
+      return (model.apply(xb, { training: false }) as tf.Tensor).dataSync() as Float32Array;
+    });
+    for (let i = 0; i < bs; i++) {
+      const o = i * C;
+      let max = -Infinity;
+      let arg = -1;
+      for (let c = 0; c < C; c++) {
+        const v = logits[o + c];
+        if (v > max) {
+          max = v;
+          arg = c;
+        }
+      }
+      const y = data.yVal[start + i];
+      if (!Number.isFinite(max)) {
+        lossSum = NaN;
+        continue;
+      }
+      let se = 0;
+      for (let c = 0; c < C; c++) se += Math.exp(logits[o + c] - max);
+      lossSum += Math.log(se) + max - logits[o + y];
+      if (arg === y) correct++;
+    }
+  }
+  return { loss: lossSum / n, accuracy: correct / n };
+}

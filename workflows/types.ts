@@ -1,0 +1,144 @@
+import type { CampaignConfig } from '../config/campaign-config.ts';
+import type { Edit } from '../arch/edit.ts';
+import type { Spec } from '../arch/spec.ts';
+import type { MetricDef } from '../experiments/template.ts';
+
+// Plain-JSON shapes that cross the workflow boundary: inputs, state carried through
+// continue-as-new, query answers and activity results.
+
+export interface CampaignInput {
+  config: CampaignConfig;
+  /** The template's metric, resolved when the campaign starts, so decisions need no I/O. */
+  metric: MetricDef;
+  taskQueues: TaskQueues;
+  /** Present only when continuing as new: the state of the previous run. */
+  carried?: CampaignState;
+}
+
+export interface TaskQueues {
+  /** Workflows and cheap activities (propose, record). */
+  main: string;
+  /** Training activities; each worker polls it with as many slots as it can train at once. */
+  training: string;
+}
+
+/** A proposal with its experiment number, as the propose activity returns it. */
+export interface ProposedExperiment {
+  n: number;
+  agent: string;
+  hypothesis: string;
+  rationale: string;
+  expectedEffect: string | null;
+  edits: Edit[];
+  /** Human-readable edits, e.g. "+ bypass h3 → h7 (add)". */
+  editDescriptions: string[];
+  /** Experiment whose spec the edits apply to; null for the baseline. */
+  parent: number | null;
+  spec: Spec;
+  specHash: string;
+  /** Set when the agent could not produce a proposal and a fallback did. */
+  note: string | null;
+}
+
+export interface ChampionRef {
+  n: number;
+  metric: number;
+  specHash: string;
+  hypothesis: string;
+}
+
+/** One finished experiment as the campaign remembers it (details live in git). */
+export interface ExperimentLine {
+  n: number;
+  hypothesis: string;
+  status: 'kept' | 'discarded' | 'failed';
+  metric: number | null;
+  bestMetric: number | null;
+  durationMs: number;
+  edits: string[];
+  error: string | null;
+}
+
+export interface CampaignState {
+  /** Numbers to run before new ones: experiments proposed by an earlier run but never recorded. */
+  redo: number[];
+  nextN: number;
+  done: number;
+  kept: number;
+  failed: number;
+  consecutiveFailures: number;
+  champion: ChampionRef | null;
+  baseline: ChampionRef | null;
+  /** Wall-clock time spent by earlier runs; the budget counts all runs. */
+  elapsedMsBefore: number;
+  paused: boolean;
+  stopRequested: boolean;
+  message: string | null;
+  recent: ExperimentLine[];
+}
+
+export interface RunningExperiment {
+  n: number;
+  workflowId: string;
+  hypothesis: string;
+  edits: string[];
+}
+
+export interface CampaignStatus {
+  campaignId: string;
+  experiment: string;
+  agent: string;
+  metric: MetricDef;
+  phase: 'running' | 'paused' | 'stopping' | 'finished';
+  done: number;
+  kept: number;
+  failed: number;
+  running: RunningExperiment[];
+  champion: ChampionRef | null;
+  baseline: ChampionRef | null;
+  budget: {
+    experiments: number;
+    experimentsLeft: number;
+    minutes: number | null;
+    minutesLeft: number | null;
+    elapsedMinutes: number;
+  };
+  message: string | null;
+  recent: ExperimentLine[];
+}
+
+export interface CampaignResult {
+  campaignId: string;
+  done: number;
+  kept: number;
+  failed: number;
+  champion: ChampionRef | null;
+  baseline: ChampionRef | null;
+  stopped: boolean;
+  branch: string;
+}
+
+export interface ExperimentInput {
+  campaignId: string;
+  n: number;
+  experiment: string;
+  spec: Spec;
+  seed: number;
+  trainingTaskQueue: string;
+}
+
+export type ExperimentOutcome =
+  | {
+      ok: true;
+      metrics: Record<string, number | boolean | null>;
+      curve: Array<Record<string, number>>;
+      durationMs: number;
+      backend: string;
+      params: number;
+    }
+  | {
+      ok: false;
+      error: { class: string; message: string };
+      durationMs: number;
+      curve: Array<Record<string, number>>;
+    };

@@ -20,7 +20,7 @@ const root = new URL('../', import.meta.url);
 async function run() {
   const { register } = await import('tsx/esm/api');
   const { fileURLToPath } = await import('node:url');
-  // Use arlo's tsconfig, not whatever tsconfig.json the current directory has.
+  // arlo's tsconfig, not one tsx would look up from the current directory.
   register({ tsconfig: fileURLToPath(new URL('tsconfig.json', root)) });
   const cli = await import(new URL('cli/main.ts', root).href);
   if (typeof cli.main === 'function') {

@@ -133,8 +133,15 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  // Temporal's worker logs every poll at INFO; users need warnings only.
-  Runtime.install({ logger: new DefaultLogger((process.env.ARLO_LOG_LEVEL as 'WARN') ?? 'WARN') });
+  // Temporal's worker logs every state change at INFO; users need warnings only. The training
+  // worker polls no workflows on purpose, so that warning is noise.
+  const level = (process.env.ARLO_LOG_LEVEL ?? 'WARN') as 'WARN';
+  Runtime.install({
+    logger: new DefaultLogger(level, (entry) => {
+      if (entry.message.startsWith('No workflows registered')) return;
+      process.stderr.write(`${entry.level} ${entry.message}${entry.meta ? ` ${JSON.stringify(entry.meta)}` : ''}\n`);
+    }),
+  });
   try {
     await buildProgram().parseAsync(argv);
     return 0;

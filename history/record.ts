@@ -23,6 +23,9 @@ import type { CampaignRecord, ExperimentRecord, HistoryRepo } from './types.ts';
 
 const STATUSES = new Set(['kept', 'discarded', 'failed']);
 
+/** Every this many experiments a record lets git pack loose objects (`gc --auto`). */
+const MAINTAIN_EVERY = 50;
+
 function invalid(message: string): never {
   throw new HistoryError('INVALID_RECORD', message);
 }
@@ -116,7 +119,8 @@ export async function recordExperiment(
         `campaign ${rec.campaignId} has no history branch; call initCampaign first`,
       );
     }
-    const existing = findFolder(await rootNames(repo, tip), rec.n);
+    const [names, current] = await Promise.all([rootNames(repo, tip), readBlob(repo, tip, 'results.jsonl')]);
+    const existing = findFolder(names, rec.n);
     if (existing) {
       const commit = await findExperimentCommit(repo, tip, rec.n, existing);
       if (!commit) {
@@ -124,7 +128,7 @@ export async function recordExperiment(
       }
       return { kind: 'exists', commit };
     }
-    let results = (await readBlob(repo, tip, 'results.jsonl')) ?? '';
+    let results = current ?? '';
     if (results.length > 0 && !results.endsWith('\n')) results += '\n';
     return {
       kind: 'commit',
@@ -139,9 +143,6 @@ export async function recordExperiment(
   if (result.created && rec.n % MAINTAIN_EVERY === 0) await maintainHistory(repo, { auto: true });
   return result;
 }
-
-/** Every this many experiments a record lets git pack loose objects (`gc --auto`). */
-const MAINTAIN_EVERY = 50;
 
 /**
  * Lightweight tag `champion/<campaignId>/<n>` on `commit` (which must be on the campaign branch).

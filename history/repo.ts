@@ -73,7 +73,7 @@ export async function openHistory(home: string, options: OpenHistoryOptions = {}
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         // Someone else won the race (or the directory exists with content): fall through to the check.
-        if (code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'EISDIR') throw err;
+        if (!['ENOTEMPTY', 'EEXIST', 'EISDIR', 'ENOTDIR'].includes(code ?? '')) throw err;
       }
     } finally {
       await rm(staging, { recursive: true, force: true });
@@ -261,6 +261,7 @@ export async function advanceRef(
   const blobCache = new Map<string, string>(); // content -> blob sha, reused across attempts
   let lastError: unknown;
   for (let attempt = 1; attempt <= repo.maxAttempts; attempt++) {
+    const started = Date.now();
     const tip = await refTip(repo, ref);
     const planned = await planFor(tip);
     if (planned.kind === 'exists') return { commit: planned.commit, created: false };
@@ -274,12 +275,18 @@ export async function advanceRef(
       const dateEnv = { GIT_AUTHOR_DATE: gitDate(plan.date), GIT_COMMITTER_DATE: gitDate(plan.date) };
       const indexEnv = { GIT_INDEX_FILE: indexFile };
 
+      // Loading the tip into the temporary index and writing the blobs are independent: run both
+      // at once. (A root commit starts from no index file at all: update-index creates it.)
       await step('read-tree');
-      // (A root commit starts from no index file at all: update-index creates it.)
-      if (tip) await git(repo, ['read-tree', tip], { env: indexEnv });
-
       await step('hash-object');
-      const shas = await hashBlobs(repo, tmp, plan.files.map((f) => f.content), blobCache);
+      // allSettled: both processes have exited before a failure lets the temp dir be removed.
+      const [loaded, hashed] = await Promise.allSettled([
+        tip ? git(repo, ['read-tree', tip], { env: indexEnv }) : Promise.resolve(''),
+        hashBlobs(repo, tmp, plan.files.map((f) => f.content), blobCache),
+      ]);
+      if (loaded.status === 'rejected') throw loaded.reason;
+      if (hashed.status === 'rejected') throw hashed.reason;
+      const shas = hashed.value;
 
       await step('update-index');
       const cacheinfo = plan.files.flatMap((f, i) => ['--cacheinfo', `100644,${shas[i]},${f.path}`]);
@@ -305,7 +312,7 @@ export async function advanceRef(
     } catch (err) {
       // Lost the race (ref moved, created, or locked by a concurrent update): re-read and re-plan.
       lastError = err;
-      await sleep(backoffMs(attempt));
+      await sleep(backoffMs(attempt, Date.now() - started));
     }
   }
   throw new HistoryError(
@@ -346,8 +353,13 @@ async function hashBlobs(
   return contents.map((c) => cache.get(c)!);
 }
 
-function backoffMs(attempt: number): number {
-  return Math.min(200, 5 * 2 ** Math.min(attempt, 5)) * (0.5 + Math.random());
+/**
+ * Full-jitter exponential backoff scaled by how long one attempt took, so writers that keep
+ * colliding spread out over a window comparable to the work they redo (capped at 1 s).
+ */
+function backoffMs(attempt: number, attemptMs: number): number {
+  const window = Math.min(1000, Math.max(10, attemptMs) * 2 ** Math.min(attempt - 1, 4));
+  return Math.random() * window;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -80,7 +80,7 @@ export interface HistoryStepContext {
   branch: string;
   /** 1-based attempt of the compare-and-swap loop. */
   attempt: number;
-  /** The temporary index file of this attempt. */
+  /** The temporary index file of this attempt ('' for update-ref: it is already removed then). */
   indexFile: string;
 }
 

@@ -165,6 +165,8 @@ export interface StartEmbeddedServerOptions {
   binary?: string;
   /** How long to wait for the server to answer gRPC (default 30 s). */
   startTimeoutMs?: number;
+  /** Aborting while waiting for the server stops it and rejects. */
+  abortSignal?: AbortSignal;
 }
 
 export interface EmbeddedServer extends EmbeddedServerPaths {
@@ -298,11 +300,14 @@ export async function startEmbeddedServer(options: StartEmbeddedServerOptions): 
   try {
     await waitForTemporal(address, {
       timeoutMs: options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,
-      hasExited: () => exitInfo !== undefined,
+      hasExited: () => exitInfo !== undefined || options.abortSignal?.aborted === true,
     });
   } catch (err) {
     if (!exitInfo) await stop();
     if (readPid(paths.pidPath) === pid) rmSync(paths.pidPath, { force: true });
+    if (options.abortSignal?.aborted) {
+      throw new UserError('Interrupted while the Temporal server was starting; it was stopped.', { cause: err });
+    }
     const why = exitInfo
       ? `it exited (${exitInfo.signal ? `signal ${exitInfo.signal}` : `code ${exitInfo.code}`})`
       : `it did not answer within ${Math.round((options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS) / 1000)} s`;
@@ -634,27 +639,44 @@ export async function runServerForeground(options: RunServerForegroundOptions = 
     }
   }
 
-  const server = await startEmbeddedServer({ home, port, uiPort, foreground: true, binary: options.binary });
-  print('arlo: Temporal dev server running');
-  print(`  gRPC    ${server.address}`);
-  if (server.uiUrl) print(`  Web UI  ${server.uiUrl}`);
-  print(`  db      ${server.dbPath}`);
-  print(`  log     ${server.logPath}`);
-  print('Press Ctrl-C to stop.');
-
+  // Handlers first: Ctrl-C while the server starts must not orphan it.
+  const interrupted = new AbortController();
+  let server: EmbeddedServer | undefined;
   let stopRequested = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopRequested) {
-      server.child!.kill('SIGKILL'); // second Ctrl-C: do not wait
+      server?.child?.kill('SIGKILL'); // second Ctrl-C: do not wait
       return;
     }
     stopRequested = true;
     process.stderr.write(`arlo: ${signal}: stopping the Temporal server...\n`);
-    void server.stop!();
+    interrupted.abort();
+    void server?.stop?.();
   };
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   for (const s of signals) process.on(s, onSignal);
   try {
+    try {
+      server = await startEmbeddedServer({
+        home,
+        port,
+        uiPort,
+        foreground: true,
+        binary: options.binary,
+        abortSignal: interrupted.signal,
+      });
+    } catch (err) {
+      if (stopRequested) return 130;
+      throw err;
+    }
+    if (stopRequested) void server.stop!(); // the signal came as the server became ready
+    print('arlo: Temporal dev server running');
+    print(`  gRPC    ${server.address}`);
+    if (server.uiUrl) print(`  Web UI  ${server.uiUrl}`);
+    print(`  db      ${server.dbPath}`);
+    print(`  log     ${server.logPath}`);
+    print('Press Ctrl-C to stop.');
+
     const result = await server.exited!;
     if (readPid(paths.pidPath) === server.pid) rmSync(paths.pidPath, { force: true });
     if (stopRequested) {

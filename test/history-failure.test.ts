@@ -1,4 +1,4 @@
-import { mkdtemp, rm, readdir, rename, writeFile, stat, unlink } from 'node:fs/promises';
+import { mkdtemp, rm, readdir, writeFile, stat, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -117,27 +117,24 @@ describe('failure safety', () => {
   });
 
   it('a real git failure in hash-object (object directory blocked, works as root) changes nothing', async () => {
-    const content = metricsJson(experiment(8));
-    const sha = (await execa('git', ['hash-object', '--stdin'], { cwd: repo.dir, input: content })).stdout;
-    const fanout = join(repo.gitDir, 'objects', sha.slice(0, 2));
-    const aside = `${fanout}.aside`;
-    let moved = false;
-    repo.hooks.beforeStep = async (s) => {
-      if (s !== 'hash-object') return;
-      // A regular file where git needs the fan-out directory: writing the object fails even for root.
-      if (await stat(fanout).then(() => true, () => false)) {
-        await rename(fanout, aside);
-        moved = true;
-      }
-      await writeFile(fanout, 'blocker');
-    };
+    // Pick a variant of the record whose metrics.json lands in a fan-out directory that does not
+    // exist yet, and put a regular file there: git cannot write the object, even as root, while
+    // every existing object stays readable.
+    let rec = experiment(8);
+    let fanout = '';
+    for (let k = 0; ; k++) {
+      rec = { ...experiment(8), specHash: `h8-${k}` };
+      const sha = (await execa('git', ['hash-object', '--stdin'], { cwd: repo.dir, input: metricsJson(rec) })).stdout;
+      fanout = join(repo.gitDir, 'objects', sha.slice(0, 2));
+      if (!(await stat(fanout).then(() => true, () => false))) break;
+    }
+    await writeFile(fanout, 'blocker');
     try {
       await expectCleanFailure(8, async () => {
         try {
-          return await recordExperiment(repo, experiment(8));
+          return await recordExperiment(repo, rec);
         } finally {
           await unlink(fanout);
-          if (moved) await rename(aside, fanout);
         }
       }, (e) => {
         expect(e).toBeInstanceOf(GitCommandError);
@@ -145,12 +142,11 @@ describe('failure safety', () => {
       });
     } finally {
       await unlink(fanout).catch(() => {});
-      if (moved) await rename(aside, fanout).catch(() => {});
     }
   });
 
   it('a stale ref lock (crashed writer) fails the CAS cleanly and recording resumes once it is gone', async () => {
-    repo.maxAttempts = 3;
+    repo.maxAttempts = 2;
     const lock = join(repo.gitDir, 'refs', 'heads', 'campaign', `${C}.lock`);
     await writeFile(lock, '');
     try {

@@ -50,7 +50,9 @@ export function deepMlpVariant(base: Spec, variant: string): Spec {
 }
 
 async function main(): Promise<void> {
-  const args = Object.fromEntries(process.argv.slice(2).map((a) => a.split('=', 2) as [string, string]));
+  const args = Object.fromEntries(
+    process.argv.slice(2).map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] as [string, string]),
+  );
   const num = (k: string, d: number): number => (args[k] !== undefined ? Number(args[k]) : d);
   const cfg: DeepMlpConfig = {
     depth: num('depth', DEEP_MLP_CONFIG.depth),
@@ -69,16 +71,22 @@ async function main(): Promise<void> {
   console.log(`config ${JSON.stringify(cfg)}`);
   const jobs: Array<{ variant: string; seed: number }> = [];
   for (const variant of variants) for (const seed of seeds) jobs.push({ variant, seed });
-  const rows = new Map<string, { acc: number[]; secs: number[]; wall: number[] }>();
+  const rows = new Map<string, { acc: number[]; secs: number[]; wall: number[]; cpu: number[] }>();
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < jobs.length) {
       const { variant, seed } = jobs[next++];
       const spec = deepMlpVariant(template.baseline, variant);
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       const r = await runTrainingInThread({ template, spec, seed });
       const wall = (performance.now() - t0) / 1000;
-      const row = rows.get(variant) ?? { acc: [], secs: [], wall: [] };
+      // Process CPU time (all threads): with concurrency 1 it is the worker's cost, less sensitive
+      // than wall time to other load on the machine.
+      const c = process.cpuUsage(c0);
+      const cpu = (c.user + c.system) / 1e6;
+      const row = rows.get(variant) ?? { acc: [], secs: [], wall: [], cpu: [] };
+      row.cpu[seeds.indexOf(seed)] = cpu;
       row.acc[seeds.indexOf(seed)] = r.metrics.val_accuracy;
       row.secs[seeds.indexOf(seed)] = r.seconds;
       row.wall[seeds.indexOf(seed)] = wall;
@@ -86,17 +94,17 @@ async function main(): Promise<void> {
       console.log(
         `${variant} seed ${seed}: val_acc ${r.metrics.val_accuracy.toFixed(3)} ` +
           `(epochs ${r.curve.map((c) => c.val_accuracy.toFixed(3)).join(' ')}) train ${r.seconds.toFixed(1)} s, ` +
-          `wall ${wall.toFixed(1)} s, params ${r.params}${r.diverged ? ' DIVERGED' : ''}`,
+          `wall ${wall.toFixed(1)} s, cpu ${cpu.toFixed(1)} s, params ${r.params}${r.diverged ? ' DIVERGED' : ''}`,
       );
     }
   };
   await Promise.all(Array.from({ length: concurrency }, () => worker()));
-  console.log(`\n| variant | ${seeds.map((s) => `seed ${s}`).join(' | ')} | train s | wall s |`);
+  console.log(`\n| variant | ${seeds.map((s) => `seed ${s}`).join(' | ')} | train s | wall s | cpu s |`);
   console.log(`|---|${seeds.map(() => '---|').join('')}---|---|`);
   for (const v of variants) {
     const r = rows.get(v)!;
     const mean = (a: number[]): string => (a.reduce((x, y) => x + y, 0) / a.length).toFixed(1);
-    console.log(`| ${v} | ${r.acc.map((a) => a.toFixed(3)).join(' | ')} | ${mean(r.secs)} | ${mean(r.wall)} |`);
+    console.log(`| ${v} | ${r.acc.map((a) => a.toFixed(3)).join(' | ')} | ${mean(r.secs)} | ${mean(r.wall)} | ${concurrency === 1 ? mean(r.cpu) : '-'} |`);
   }
 }
 

@@ -84,7 +84,9 @@ export class CampaignBook {
   }
 
   canStartAnother(nowMs: number): boolean {
-    return !this.state.paused && !this.state.stopRequested && !this.budgetSpent(nowMs);
+    // Until a champion exists every proposal would be the baseline again: train it alone first.
+    const waitingForBaseline = this.state.champion === null && this.running.length > 0;
+    return !this.state.paused && !this.state.stopRequested && !waitingForBaseline && !this.budgetSpent(nowMs);
   }
 
   /** True when the campaign has nothing left to do (as opposed to waiting while paused). */

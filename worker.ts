@@ -1,5 +1,11 @@
 import { fileURLToPath } from 'node:url';
-import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  NativeConnection,
+  Worker,
+  bundleWorkflowCode,
+  type NativeConnectionOptions,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import { createActivities } from './activities/index.ts';
 import type { ActivityContext } from './activities/context.ts';
 import type { TaskQueues } from './workflows/types.ts';
@@ -13,6 +19,9 @@ export const DEFAULT_TASK_QUEUES: TaskQueues = { main: 'arlo', training: 'arlo-t
 export interface ArloWorkerOptions {
   address: string;
   namespace: string;
+  /** TLS / API key for a remote server (see remoteConnectionOptions). */
+  tls?: NativeConnectionOptions['tls'];
+  apiKey?: string;
   context: ActivityContext;
   /** Trainings this worker runs at once. */
   slots: number;
@@ -40,7 +49,7 @@ export interface ArloWorker {
 
 export async function createArloWorker(opts: ArloWorkerOptions): Promise<ArloWorker> {
   const taskQueues = opts.taskQueues ?? DEFAULT_TASK_QUEUES;
-  const connection = await NativeConnection.connect({ address: opts.address });
+  const connection = await NativeConnection.connect({ address: opts.address, tls: opts.tls, apiKey: opts.apiKey });
   const activities = createActivities(opts.context);
   const { trainExperiment, ...cheapActivities } = activities;
   const workflowBundleCode = opts.workflowBundle ?? (await workflowBundle());
@@ -63,8 +72,13 @@ export async function createArloWorker(opts: ArloWorkerOptions): Promise<ArloWor
   return {
     connection,
     async run() {
+      // If one worker stops with an error, stop the other too rather than run half a worker.
+      const stopBoth = (err: unknown) => {
+        for (const w of [main, training]) if (w.getState() === 'RUNNING') w.shutdown();
+        throw err;
+      };
       try {
-        await Promise.all([main.run(), training.run()]);
+        await Promise.all([main.run().catch(stopBoth), training.run().catch(stopBoth)]);
       } finally {
         await connection.close();
       }

@@ -1,5 +1,5 @@
 import Table from 'cli-table3';
-import { openHistory, readResults } from '../../history/index.ts';
+import { listCampaignIds, openHistory, readCampaign, readResults } from '../../history/index.ts';
 import { arloHome } from '../../server/arlo-home.ts';
 import { UserError } from '../../server/user-error.ts';
 import { color, decisionLabel, fmtDuration, fmtMetric, shorten } from '../format.ts';
@@ -7,11 +7,15 @@ import { color, decisionLabel, fmtDuration, fmtMetric, shorten } from '../format
 /** `arlo history <id>`: every recorded experiment, from the campaign's git branch. */
 export async function historyCommand(campaignId: string, opts: { json?: boolean }): Promise<void> {
   const repo = await openHistory(arloHome());
-  const lines = await readResults(repo, campaignId).catch((err: Error) => {
-    throw new UserError(`no history for campaign "${campaignId}" in ${repo.dir}: ${err.message}`, {
-      hint: 'check the id with `arlo list`, and that ARLO_HOME points at the home the worker used',
+  if ((await readCampaign(repo, campaignId)) === null) {
+    const known = await listCampaignIds(repo);
+    throw new UserError(`no history for campaign "${campaignId}" in ${repo.dir}`, {
+      hint:
+        (known.length > 0 ? `campaigns recorded here: ${known.slice(-10).join(', ')}. ` : '') +
+        'Check the id with `arlo list`, and that ARLO_HOME points at the home the worker used.',
     });
-  });
+  }
+  const lines = await readResults(repo, campaignId);
   if (opts.json) {
     console.log(JSON.stringify(lines, null, 2));
     return;

@@ -5,9 +5,10 @@
 // any working directory all work.
 //
 // Worker threads: hooks registered here do not reach worker_threads on Node 20, and neither does
-// `--import tsx` in a Worker's execArgv. A Worker that must run a .ts file should start from a JS
-// entry that registers tsx first, e.g.
-//   new Worker(`import('tsx/esm/api').then(m => { m.register(); return import(${JSON.stringify(tsUrl)}) })`, { eval: true })
+// `--import tsx` in a Worker's execArgv ("Unknown file extension .ts"). A Worker that runs .ts code
+// must start from a plain-JS file that registers tsx itself (as training/thread-bootstrap.mjs
+// does). Use a file, not an `eval: true` string: an eval'd `import('tsx/esm/api')` resolves from the
+// current directory and fails when arlo runs from elsewhere.
 
 const [major, minor] = process.versions.node.split('.').map(Number);
 if (major < 20 || (major === 20 && minor < 6)) {

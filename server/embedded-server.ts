@@ -158,7 +158,7 @@ export interface StartEmbeddedServerOptions {
   /**
    * false (default): detached background process, output to `<home>/temporal.log`, unref'd so the
    * caller can exit while the server keeps running. true: child of this process, output to the log
-   * file and (until `stop()` is called) to this process's stderr.
+   * file and its log lines (until `stop()` is called) to this process's stderr.
    */
   foreground?: boolean;
   /** The `temporal` binary; default `findTemporalBinary()`. */
@@ -267,13 +267,14 @@ export async function startEmbeddedServer(options: StartEmbeddedServerOptions): 
 
   let forwarding = foreground;
   if (foreground) {
+    // Both streams go to the log; the server's own log lines (stderr) also to our stderr. Its stdout
+    // is only the start-up banner, which runServerForeground replaces with accurate addresses.
     const log = createWriteStream('', { fd: logFd });
-    for (const stream of [child.stdout!, child.stderr!]) {
-      stream.on('data', (chunk: Buffer) => {
-        log.write(chunk);
-        if (forwarding) process.stderr.write(chunk);
-      });
-    }
+    child.stdout!.on('data', (chunk: Buffer) => log.write(chunk));
+    child.stderr!.on('data', (chunk: Buffer) => {
+      log.write(chunk);
+      if (forwarding) process.stderr.write(chunk);
+    });
     void exited.then(() => log.end());
   }
 
@@ -347,7 +348,7 @@ export async function waitForTemporal(
     if (await isListening(address, 500)) {
       let connection: Connection | undefined;
       try {
-        connection = await Connection.connect({ address, connectTimeout: 2000 });
+        connection = await Connection.connect({ address, connectTimeout: Math.max(200, Math.min(2000, deadline - Date.now())) });
         await connection.workflowService.describeNamespace({ namespace });
         return;
       } catch (err) {

@@ -111,6 +111,33 @@ describe('campaign workflow on the real dev server', () => {
     await Worker.runReplayHistory({ workflowBundle: bundle }, history, `campaign-${id}`);
   });
 
+  it('continues as new every few experiments, carrying its state', async () => {
+    const home = tempHome();
+    const queues = taskQueues();
+    const id = 'carried';
+    const input: CampaignInput = {
+      config: config(id, { budget: { experiments: 5, minutes: null }, agent: 'random' }),
+      metric: getTemplate('smoke').metric,
+      taskQueues: queues,
+      experimentsPerRun: 2,
+    };
+    const result = await withWorker(home, queues, () =>
+      env.client.workflow.execute('campaignWorkflow', {
+        workflowId: `campaign-${id}`,
+        taskQueue: queues.main,
+        args: [input],
+      }) as Promise<CampaignResult>,
+    );
+    expect(result.done).toBe(5);
+    const lines = await readResults(await openHistory(home), id);
+    expect(lines.map((l) => l.n)).toEqual([1, 2, 3, 4, 5]);
+    expect(result.champion?.metric).toBe(Math.max(...lines.map((l) => l.metric ?? -1)));
+    // 5 experiments at 2 per run: three runs, the first two ended by continue-as-new
+    const runs = [];
+    for await (const wf of env.client.workflow.list({ query: `WorkflowId = 'campaign-${id}'` })) runs.push(wf.status.name);
+    expect(runs.sort()).toEqual(['COMPLETED', 'CONTINUED_AS_NEW', 'CONTINUED_AS_NEW']);
+  });
+
   it('answers status and obeys pause, unpause and stop', async () => {
     const home = tempHome();
     const queues = taskQueues();

@@ -25,7 +25,7 @@ const { openCampaign, propose, recordExperiment } = proxyActivities<Activities>(
 });
 
 /** Long-running campaigns start a fresh history this often, carrying their state. */
-const EXPERIMENTS_PER_RUN = 50;
+export const EXPERIMENTS_PER_RUN = 50;
 
 export async function campaignWorkflow(input: CampaignInput): Promise<CampaignResult> {
   const { config } = input;
@@ -64,7 +64,8 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
 
   let startedThisRun = 0;
   for (;;) {
-    const wantsNewRun = startedThisRun >= EXPERIMENTS_PER_RUN || workflowInfo().continueAsNewSuggested;
+    const perRun = input.experimentsPerRun ?? EXPERIMENTS_PER_RUN;
+    const wantsNewRun = startedThisRun >= perRun || workflowInfo().continueAsNewSuggested;
     while (!wantsNewRun && book.canStartAnother(Date.now()) && inFlight.size < config.concurrency) {
       const n = book.takeNextNumber();
       let proposal: ProposedExperiment;

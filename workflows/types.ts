@@ -11,6 +11,8 @@ export interface CampaignInput {
   /** The template's metric, resolved when the campaign starts, so decisions need no I/O. */
   metric: MetricDef;
   taskQueues: TaskQueues;
+  /** Experiments per workflow run before continue-as-new (default 50; tests use less). */
+  experimentsPerRun?: number;
   /** Present only when continuing as new: the state of the previous run. */
   carried?: CampaignState;
 }

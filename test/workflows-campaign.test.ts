@@ -1,4 +1,6 @@
 import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { join } from 'node:path';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -15,6 +17,8 @@ import { startTestServer, tempHome, waitFor } from './helpers/temporal-env.ts';
 // `smoke` template and real git recording.
 
 const DATA_DIR = process.env.ARLO_DATA_DIR ?? join(import.meta.dirname, '..', '..', 'shared', 'data');
+
+const FIXTURES = join(import.meta.dirname, 'fixtures', 'histories');
 
 let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundleWithSourceMap;
@@ -109,6 +113,13 @@ describe('campaign workflow on the real dev server', () => {
     // the recorded history replays against the current workflow code
     const history = await env.client.workflow.getHandle(`campaign-${id}`).fetchHistory();
     await Worker.runReplayHistory({ workflowBundle: bundle }, history, `campaign-${id}`);
+    if (process.env.ARLO_REFRESH_REPLAY_FIXTURES === '1') {
+      // `ARLO_REFRESH_REPLAY_FIXTURES=1 npx vitest run test/workflows-campaign` re-records the fixtures
+      // that test/workflows-replay.test.ts replays (see README, "Replay fixtures").
+      writeFileSync(join(FIXTURES, 'campaign-3-smoke.json'), historyToJSON(history));
+      const child = await env.client.workflow.getHandle(`${id}-exp-2`).fetchHistory();
+      writeFileSync(join(FIXTURES, 'experiment-smoke.json'), historyToJSON(child));
+    }
   });
 
   it('continues as new every few experiments, carrying its state', async () => {

@@ -65,7 +65,7 @@ export function createTrainActivity(ctx: ActivityContext) {
 /** Bad specs and bad datasets will fail the same way again: tell Temporal not to retry them. */
 function asFailure(err: unknown): unknown {
   if (!(err instanceof Error)) return err;
-  if (err.name === 'SpecError' || err.name === 'DatasetError') {
+  if (err.name === 'SpecError' || err.name === 'CompileError' || err.name === 'DatasetError') {
     return ApplicationFailure.nonRetryable(err.message, err.name);
   }
   return err;

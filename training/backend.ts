@@ -3,19 +3,27 @@
 // Order of preference: tfjs-node ('tensorflow', optional: used only if it can be imported), then
 // 'wasm' (XNNPACK, SIMD, single thread in Node), then 'cpu' (pure JS, very slow).
 //
-// Two problems of stock @tensorflow/tfjs-backend-wasm 4.22 (see /work/shared/FACTS.md) are fixed
-// here by re-registering kernels for the 'wasm' backend:
+// Problems of stock @tensorflow/tfjs-backend-wasm 4.22 (see /work/shared/FACTS.md), fixed here by
+// re-registering kernels for the 'wasm' backend (each replacement carries a marker: idempotent):
 //   (a) BatchMatMul with transposeA/transposeB takes a scalar path 15-25x slower than XNNPACK.
 //       Every Dense backward pass hits it. The replacement transposes the operand first with the
 //       wasm Transpose kernel and then calls the stock kernel without transposes.
 //   (b) Conv2DBackpropFilter is not registered, so conv nets cannot train. The replacement
-//       computes the filter gradient from existing wasm kernels: pad, one strided slice per
-//       kernel offset (an im2col, chunked when it would be large), transpose and matmul.
+//       computes the filter gradient from existing wasm kernels: pad, one slice per kernel offset
+//       (an im2col, chunked when it would be large), transpose and one matmul. Matches the cpu
+//       backend to ~1e-6 relative (test/training-backend.test.ts).
+//   (c) Slice (also behind SplitV, Unpack, simple StridedSlice, Tile's gradient) first copies the
+//       WHOLE input out of the wasm heap (readSync) for every slice. Splitting a 100k-element
+//       vector into 50 pieces took 17-21 ms. The replacement copies only the slice, straight
+//       from a heap view. SplitV and Unpack call the stock slice function directly, so they are
+//       re-registered on top of the new Slice kernel.
 //
-// Other gradients our ops need were checked on wasm (test/training-backend.test.ts): MaxPoolGrad,
-// EluGrad, Select/Step (relu, selu), Erf (gelu), Sigmoid (swish), the layerNorm pieces
-// (Mean, SquaredDifference, Rsqrt, ...), SplitV (concat), all exist. UnsortedSegmentSum (the
-// gradient of gather/embedding) is still missing; no arlo op uses it.
+// Other gradients our node ops need were checked on wasm against cpu (test/training-backend.test.ts,
+// one graph with every op and activation): MaxPoolGrad, EluGrad, Step/Select (relu, selu),
+// Erf (gelu), Sigmoid (swish), Mean/Sub/Rsqrt (layerNorm), SplitV (concat) all exist and agree.
+// tf.layers.layerNormalization works but its gradient is very slow (tile + per-column slices);
+// compile.ts uses its own broadcasting LayerNorm instead. UnsortedSegmentSum (the gradient of
+// gather/embedding) is still missing on wasm; no arlo op needs it.
 
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
@@ -127,6 +135,8 @@ async function prepareWasm(): Promise<void> {
  */
 export function installWasmKernelFixes(): void {
   fixBatchMatMul();
+  fixSlice();
+  fixSplitVAndUnpack();
   registerConv2DBackpropFilter();
 }
 
@@ -187,6 +197,129 @@ function fixBatchMatMul(): void {
     [FIXED_MARK]: true,
   };
   tf.registerKernel(config as unknown as tf.KernelConfig);
+}
+
+interface WasmHeapBackend extends WasmBackendLike {
+  makeOutput(shape: number[], dtype: string): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
+}
+
+function fixSlice(): void {
+  const stock = tf.getKernel('Slice', 'wasm');
+  if (!stock) throw new Error('wasm Slice kernel missing');
+  if ((stock as unknown as Record<string, unknown>)[FIXED_MARK]) return;
+  const stockFn = stock.kernelFunc as unknown as KernelFn;
+  const fixed: KernelFn = (args) => {
+    const { inputs, backend, attrs } = args;
+    const x = inputs.x;
+    if (x.dtype === 'string') return stockFn(args);
+    const be = backend as WasmHeapBackend;
+    const [begin, size] = tf.slice_util.parseSliceParams(
+      x as unknown as tf.TensorInfo,
+      attrs!.begin as number[],
+      attrs!.size as number[],
+    );
+    // makeOutput may grow the heap (detaching old views): allocate first, then take views.
+    const out = be.makeOutput(size, x.dtype);
+    const n = size.reduce((a, b) => a * b, 1);
+    if (n === 0) return out;
+    const xv = be.typedArrayFromHeap(x);
+    const ov = be.typedArrayFromHeap(out);
+    copySlice(xv, x.shape, ov, begin, size);
+    return out;
+  };
+  tf.unregisterKernel('Slice', 'wasm');
+  const config = { kernelName: 'Slice', backendName: 'wasm', setupFunc: stock.setupFunc, kernelFunc: fixed, [FIXED_MARK]: true };
+  tf.registerKernel(config as unknown as tf.KernelConfig);
+}
+
+function fixSplitVAndUnpack(): void {
+  for (const name of ['SplitV', 'Unpack']) {
+    const stock = tf.getKernel(name, 'wasm');
+    if (!stock) throw new Error(`wasm ${name} kernel missing`);
+    if ((stock as unknown as Record<string, unknown>)[FIXED_MARK]) continue;
+    const kernel: KernelFn =
+      name === 'SplitV'
+        ? ({ inputs, backend, attrs }) => {
+            const x = inputs.x;
+            const axis = tf.util.parseAxisParam(attrs!.axis as number, x.shape)[0];
+            const sizes = (
+              tf.backend_util as unknown as {
+                prepareSplitSize(x: TensorInfo, n: number | number[], axis: number): number[];
+              }
+            ).prepareSplitSize(x, attrs!.numOrSizeSplits as number | number[], axis);
+            const slice = kernelFn('Slice');
+            const begin = new Array<number>(x.shape.length).fill(0);
+            return sizes.map((n) => {
+              const size = x.shape.slice();
+              size[axis] = n;
+              const out = one(slice({ inputs: { x }, backend, attrs: { begin: begin.slice(), size } }));
+              begin[axis] += n;
+              return out;
+            });
+          }
+        : ({ inputs, backend, attrs }) => {
+            const value = inputs.value;
+            const rank = value.shape.length;
+            let axis = attrs!.axis as number;
+            if (axis < 0) axis += rank;
+            const outShape = value.shape.filter((_, i) => i !== axis);
+            const size = value.shape.slice();
+            size[axis] = 1;
+            const slice = kernelFn('Slice');
+            const outs: TensorInfo[] = [];
+            for (let i = 0; i < value.shape[axis]; i++) {
+              const begin = new Array<number>(rank).fill(0);
+              begin[axis] = i;
+              const t = one(slice({ inputs: { x: value }, backend, attrs: { begin, size } }));
+              outs.push({ dataId: t.dataId, dtype: t.dtype, shape: outShape });
+            }
+            return outs;
+          };
+    tf.unregisterKernel(name, 'wasm');
+    const config = { kernelName: name, backendName: 'wasm', setupFunc: stock.setupFunc, kernelFunc: kernel, [FIXED_MARK]: true };
+    tf.registerKernel(config as unknown as tf.KernelConfig);
+  }
+}
+
+/** Copies x[begin : begin + size] (row-major) into out, one contiguous innermost run at a time. */
+export function copySlice(
+  x: { subarray(a: number, b: number): ArrayLike<number> },
+  shape: number[],
+  out: { set(a: ArrayLike<number>, offset?: number): void },
+  begin: number[],
+  size: number[],
+): void {
+  const rank = shape.length;
+  if (rank === 0) {
+    out.set(x.subarray(0, 1), 0);
+    return;
+  }
+  const strides = new Array<number>(rank);
+  strides[rank - 1] = 1;
+  for (let d = rank - 2; d >= 0; d--) strides[d] = strides[d + 1] * shape[d + 1];
+  // Merge trailing dims that are taken whole into the innermost run.
+  let inner = rank - 1;
+  let run = size[rank - 1];
+  while (inner > 0 && size[inner] === shape[inner] && begin[inner] === 0) {
+    inner--;
+    run *= size[inner];
+  }
+  const idx = new Array<number>(inner).fill(0);
+  let o = 0;
+  for (;;) {
+    let off = begin[inner] * strides[inner];
+    for (let d = 0; d < inner; d++) off += (begin[d] + idx[d]) * strides[d];
+    out.set(x.subarray(off, off + run), o);
+    o += run;
+    let d = inner - 1;
+    while (d >= 0) {
+      if (++idx[d] < size[d]) break;
+      idx[d] = 0;
+      d--;
+    }
+    if (d < 0) break;
+  }
 }
 
 /** Max im2col elements materialised at once (floats); larger problems are done in chunks. */
@@ -259,6 +392,7 @@ function conv2DBackpropFilterWasm(args: {
   const be = backend as WasmBackendLike;
   const pad = kernelFn('PadV2');
   const stridedSlice = kernelFn('StridedSlice');
+  const slice = kernelFn('Slice');
   const reshape = kernelFn('Reshape');
   const concat = kernelFn('Concat');
   const transpose = kernelFn('Transpose');
@@ -311,21 +445,29 @@ function conv2DBackpropFilterWasm(args: {
       for (const [kh, kw] of chunk) {
         const h0 = kh * dilationHeight - offH;
         const w0 = kw * dilationWidth - offW;
+        // Unit strides: a plain Slice (heap copy of just the window); else the native strided slice.
+        const unitStride = strideHeight === 1 && strideWidth === 1;
         const sl = keep(
-          stridedSlice({
-            inputs: { x: xp },
-            backend,
-            attrs: {
-              begin: [0, h0, w0, 0],
-              end: [batchSize, h0 + (outHeight - 1) * strideHeight + 1, w0 + (outWidth - 1) * strideWidth + 1, inChannels],
-              strides: [1, strideHeight, strideWidth, 1],
-              beginMask: 0,
-              endMask: 0,
-              ellipsisMask: 0,
-              newAxisMask: 0,
-              shrinkAxisMask: 0,
-            },
-          }),
+          unitStride
+            ? slice({
+                inputs: { x: xp },
+                backend,
+                attrs: { begin: [0, h0, w0, 0], size: [batchSize, outHeight, outWidth, inChannels] },
+              })
+            : stridedSlice({
+                inputs: { x: xp },
+                backend,
+                attrs: {
+                  begin: [0, h0, w0, 0],
+                  end: [batchSize, h0 + (outHeight - 1) * strideHeight + 1, w0 + (outWidth - 1) * strideWidth + 1, inChannels],
+                  strides: [1, strideHeight, strideWidth, 1],
+                  beginMask: 0,
+                  endMask: 0,
+                  ellipsisMask: 0,
+                  newAxisMask: 0,
+                  shrinkAxisMask: 0,
+                },
+              }),
         );
         const p = keep(reshape({ inputs: { x: sl }, backend, attrs: { shape: [n, inChannels] } }));
         free(sl);

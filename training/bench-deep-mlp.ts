@@ -7,7 +7,8 @@
 // Variants: plain | bypass (add every 2 layers: b3 = h3 + h1, b5 = h5 + b3, ... a residual
 // stream) | bypass-raw (b3 = h3 + h1, b5 = h5 + h3: what addBypass edits from raw nodes give) |
 // bypass-half (bypasses in the first half only) | norm (layerNorm after every hidden layer) |
-// prenorm (residual stream + layerNorm inside each block) | lr=<value> (plain with that learning rate).
+// prenorm (residual stream + layerNorm inside each block) | lr=<value> (plain with that learning rate)
+// | tanh (every hidden activation tanh) | shallow[=K] (only h1..hK, default 4: removing depth).
 
 import type { ArchNode, Spec } from '../arch/spec.ts';
 import { DEEP_MLP_CONFIG, makeDeepMlpTemplate, type DeepMlpConfig } from '../experiments/deep-mlp.ts';
@@ -20,6 +21,19 @@ export function deepMlpVariant(base: Spec, variant: string): Spec {
     return spec;
   }
   if (variant === 'plain') return spec;
+  if (variant === 'tanh') {
+    for (const n of spec.arch.nodes) if (n.op === 'dense' && n.id !== spec.arch.output) n.activation = 'tanh';
+    return spec;
+  }
+  if (variant.startsWith('shallow')) {
+    // keep only h1..hK (default 4): what removing layers would give
+    const k = Number(variant.split('=')[1] ?? 4);
+    const keep = spec.arch.nodes.filter((n) => !/^h\d+$/.test(n.id) || Number(n.id.slice(1)) <= k);
+    const out = keep.find((n) => n.id === spec.arch.output) as Extract<ArchNode, { op: 'dense' }>;
+    out.inputs = [`h${k}`];
+    spec.arch.nodes = keep;
+    return spec;
+  }
   const hidden = spec.arch.nodes.filter((n) => n.op === 'dense' && n.id !== spec.arch.output).map((n) => n.id);
   const D = hidden.length;
   const nodes: ArchNode[] = [spec.arch.nodes.find((n) => n.op === 'input')!];
@@ -100,7 +114,7 @@ async function main(): Promise<void> {
   };
   await Promise.all(Array.from({ length: concurrency }, () => worker()));
   console.log(`\n| variant | ${seeds.map((s) => `seed ${s}`).join(' | ')} | train s | wall s | cpu s |`);
-  console.log(`|---|${seeds.map(() => '---|').join('')}---|---|`);
+  console.log(`|---|${seeds.map(() => '---|').join('')}---|---|---|`);
   for (const v of variants) {
     const r = rows.get(v)!;
     const mean = (a: number[]): string => (a.reduce((x, y) => x + y, 0) / a.length).toFixed(1);

@@ -47,7 +47,12 @@ export interface RunTrainingOptions {
  * exit code if the thread dies without reporting.
  */
 export function runTrainingInThread(opts: RunTrainingOptions): Promise<TrainResult> {
-  const template = opts.template ?? (opts.templateName !== undefined ? getTemplate(opts.templateName) : undefined);
+  let template: ExperimentTemplate | undefined;
+  try {
+    template = opts.template ?? (opts.templateName !== undefined ? getTemplate(opts.templateName) : undefined);
+  } catch (err) {
+    return Promise.reject(err);
+  }
   if (!template) return Promise.reject(new Error('runTrainingInThread: give template or templateName'));
   if (opts.signal?.aborted) return Promise.reject(new TrainingCancelled('training cancelled before it started'));
   const dataDir = path.resolve(opts.dataDir ?? process.env[DATA_DIR_ENV] ?? DEFAULT_DATA_DIR);
@@ -77,14 +82,23 @@ export function runTrainingInThread(opts: RunTrainingOptions): Promise<TrainResu
       if (err) reject(err);
       else resolve(result!);
     };
+    // On abort the promise settles once the thread is really gone (terminate() interrupts even
+    // running wasm within ~20 ms), so a caller that frees a training slot frees a real core.
+    let aborting = false;
     const onAbort = (): void => {
-      finish(new TrainingCancelled());
-      void worker.terminate();
+      if (settled || aborting) return;
+      aborting = true;
+      const cap = setTimeout(() => finish(new TrainingCancelled()), 5000);
+      cap.unref();
+      void worker.terminate().finally(() => {
+        clearTimeout(cap);
+        finish(new TrainingCancelled());
+      });
     };
     opts.signal?.addEventListener('abort', onAbort, { once: true });
 
     worker.on('message', (m: ThreadMessage) => {
-      if (settled) return;
+      if (settled || aborting) return;
       switch (m.type) {
         case 'epoch':
           try {
@@ -112,10 +126,12 @@ export function runTrainingInThread(opts: RunTrainingOptions): Promise<TrainResu
       }
     });
     worker.on('error', (err) => {
+      if (aborting) return;
       finish(err instanceof Error ? err : new Error(String(err)));
     });
     worker.on('exit', (code) => {
-      finish(new Error(`training worker exited with code ${code} before reporting a result`));
+      if (aborting) finish(new TrainingCancelled());
+      else finish(new Error(`training worker exited with code ${code} before reporting a result`));
     });
   });
 }

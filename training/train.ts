@@ -5,8 +5,9 @@
 
 import * as tf from '@tensorflow/tfjs';
 import type { Spec } from '../arch/spec.ts';
-import { buildModel } from './compile.ts';
+import { buildModel, CompileError } from './compile.ts';
 import type { Dataset } from './datasets.ts';
+import { FlatOptimizer } from './optimizer.ts';
 import { deriveSeed, permutation } from './rng.ts';
 
 export interface EpochReport {
@@ -75,11 +76,12 @@ const YIELD_EVERY_MS = 50;
 /**
  * Trains `spec` on `data`, deterministically for a given seed on a given backend (initial weights,
  * shuffling and dropout masks derive from it). Softmax cross-entropy on the output logits; Adam or
- * SGD per the recipe; the last partial batch of an epoch is used. The event loop is yielded to
+ * SGD per the recipe (FlatOptimizer: one update over all parameters, see optimizer.ts); the last
+ * partial batch of an epoch is used. The event loop is yielded to
  * every ~50 ms so `shouldStop` can observe messages/timers.
  *
- * Never leaks tensors: the model and the optimizer (whose Adam moments are not freed by
- * model.dispose()) are disposed on every exit path, including errors and cancellation.
+ * Never leaks tensors: the model and the optimizer (whose Adam moments model.dispose() would not
+ * free) are disposed on every exit path, including errors and cancellation.
  * Throws TrainingCancelled if `shouldStop()` returns true; a NaN/inf loss is NOT an error: the
  * result has `diverged: true`.
  */
@@ -99,16 +101,21 @@ export async function trainSpec(opts: TrainOptions): Promise<TrainResult> {
   }
   const inputNode = spec.arch.nodes.find((n) => n.op === 'input');
   if (inputNode && inputNode.op === 'input' && !sameShape(inputNode.shape, data.sampleShape)) {
-    throw new Error(
+    throw new CompileError(
       `input node ${inputNode.id} has shape [${inputNode.shape.join(', ')}] but the data samples have shape [${data.sampleShape.join(', ')}]`,
     );
   }
 
   const numClasses = data.numClasses;
   const model = buildModel(spec, seed, { numClasses });
-  const optimizer: tf.Optimizer =
-    recipe.optimizer === 'adam' ? tf.train.adam(recipe.learningRate) : tf.train.sgd(recipe.learningRate);
-  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  let optimizer: FlatOptimizer;
+  try {
+    const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+    optimizer = new FlatOptimizer(vars, { kind: recipe.optimizer, learningRate: recipe.learningRate });
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
   const batchSize = Math.min(recipe.batchSize, nTrain);
   const xBuf = new Float32Array(batchSize * sampleSize);
   const yBuf = new Float32Array(batchSize * numClasses);
@@ -140,15 +147,10 @@ export async function trainSpec(opts: TrainOptions): Promise<TrainResult> {
         const lossValue = tf.tidy(() => {
           const xb = tf.tensor(xBuf.subarray(0, bs * sampleSize), [bs, ...data.sampleShape]);
           const yb = tf.tensor2d(yBuf.subarray(0, bs * numClasses), [bs, numClasses]);
-          const cost = optimizer.minimize(
-            () => {
-              const logits = model.apply(xb, { training: true }) as tf.Tensor;
-              return tf.losses.softmaxCrossEntropy(yb, logits) as tf.Scalar;
-            },
-            true,
-            vars,
-          );
-          return cost!.dataSync()[0];
+          return optimizer.step(() => {
+            const logits = model.apply(xb, { training: true }) as tf.Tensor;
+            return tf.losses.softmaxCrossEntropy(yb, logits) as tf.Scalar;
+          });
         });
         if (!Number.isFinite(lossValue)) {
           diverged = true;
@@ -164,6 +166,8 @@ export async function trainSpec(opts: TrainOptions): Promise<TrainResult> {
       if (shouldStop?.()) throw new TrainingCancelled();
       trainLoss = diverged ? NaN : lossSum / lossCount;
       lastEval = evaluate(model, data, sampleSize, evalBatch);
+      // The last update can also be the one that broke the weights.
+      if (nVal > 0 && !Number.isFinite(lastEval.loss)) diverged = true;
       const report: EpochReport = {
         epoch,
         epochs: recipe.epochs,
@@ -201,10 +205,10 @@ function sameShape(a: number[], b: number[]): boolean {
 }
 
 function checkRecipe(r: Spec['recipe']): void {
-  if (r.optimizer !== 'adam' && r.optimizer !== 'sgd') throw new Error(`unknown optimizer ${JSON.stringify(r.optimizer)}`);
-  if (!(r.learningRate > 0) || !Number.isFinite(r.learningRate)) throw new Error(`learningRate must be > 0, got ${r.learningRate}`);
-  if (!Number.isInteger(r.batchSize) || r.batchSize < 1) throw new Error(`batchSize must be a positive integer, got ${r.batchSize}`);
-  if (!Number.isInteger(r.epochs) || r.epochs < 1) throw new Error(`epochs must be a positive integer, got ${r.epochs}`);
+  if (r.optimizer !== 'adam' && r.optimizer !== 'sgd') throw new CompileError(`unknown optimizer ${JSON.stringify(r.optimizer)}`);
+  if (!(r.learningRate > 0) || !Number.isFinite(r.learningRate)) throw new CompileError(`learningRate must be > 0, got ${r.learningRate}`);
+  if (!Number.isInteger(r.batchSize) || r.batchSize < 1) throw new CompileError(`batchSize must be a positive integer, got ${r.batchSize}`);
+  if (!Number.isInteger(r.epochs) || r.epochs < 1) throw new CompileError(`epochs must be a positive integer, got ${r.epochs}`);
 }
 
 /**

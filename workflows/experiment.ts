@@ -16,7 +16,7 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
       backoffCoefficient: 2,
       maximumInterval: '1 minute',
       maximumAttempts: 3,
-      nonRetryableErrorTypes: ['SpecError', 'DatasetError', 'UnknownTemplate'],
+      nonRetryableErrorTypes: ['SpecError', 'CompileError', 'DatasetError', 'UnknownTemplate'],
     },
   });
   const started = Date.now();

@@ -15,7 +15,8 @@ export async function followCampaign(c: ArloClient, campaignId: string, opts: Fo
   const out = opts.out ?? process.stdout;
   const live = out.isTTY === true;
   const handle = campaignHandle(c, campaignId);
-  let printed = 0;
+  // Experiments finish out of order when several train at once: remember each one printed.
+  const printed = new Set<number>();
   let lastMessage: string | null = null;
   let liveLine = false;
   const clearLive = () => {
@@ -38,11 +39,10 @@ export async function followCampaign(c: ArloClient, campaignId: string, opts: Fo
       // A query can fail while a worker restarts; the next poll tries again.
     }
     if (status) {
-      const fresh = status.recent.filter((l) => l.n > printed).sort((a, b) => a.n - b.n);
-      for (const line of fresh) {
+      for (const line of status.recent.filter((l) => !printed.has(l.n))) {
         clearLive();
         out.write(`${experimentLine(line, status.metric.name)}\n`);
-        printed = Math.max(printed, line.n);
+        printed.add(line.n);
       }
       if (status.message && status.message !== lastMessage) {
         clearLive();

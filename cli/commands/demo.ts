@@ -74,7 +74,10 @@ async function printSummary(
     const path = await championLineage(repo, result.campaignId, champion.n);
     if (path.length > 0) {
       console.log('  edits that made the difference (baseline → best):');
-      for (const step of path) console.log(`    #${step.n}: ${step.edits.join('; ') || '(no edits)'}  → ${fmtMetric(step.metric)}`);
+      for (const step of path) {
+        const note = step.status === 'kept' ? '' : color.dim(` (${step.status}, kept as a parent by evolution)`);
+        console.log(`    #${step.n}: ${step.edits.join('; ') || '(no edits)'}  → ${fmtMetric(step.metric)}${note}`);
+      }
     } else {
       console.log('  no proposal beat the baseline this time');
     }
@@ -86,14 +89,14 @@ async function printSummary(
 
 /** The chain of kept experiments from the baseline to the champion, following proposal parents. */
 async function championLineage(repo: Awaited<ReturnType<typeof openHistory>>, campaignId: string, championN: number) {
-  const steps: Array<{ n: number; edits: string[]; metric: number | null }> = [];
+  const steps: Array<{ n: number; edits: string[]; metric: number | null; status: string }> = [];
   let n: number | null = championN;
   while (n !== null && steps.length < 100) {
     const rec = await readExperiment(repo, campaignId, n);
     if (!rec) break;
     const proposal = rec.proposal as { parent?: number | null; editDescriptions?: string[] };
     if (proposal.parent === null || proposal.parent === undefined) break;
-    steps.unshift({ n, edits: proposal.editDescriptions ?? [], metric: rec.metric });
+    steps.unshift({ n, edits: proposal.editDescriptions ?? [], metric: rec.metric, status: rec.status });
     n = proposal.parent;
   }
   return steps;

@@ -28,7 +28,7 @@ export async function historyCommand(campaignId: string, opts: { json?: boolean 
   const width = Math.max(80, process.stdout.columns ?? 100);
   const table = new Table({
     head: ['n', 'hypothesis', 'edits', metricName, 'decision', 'best', 'time'],
-    style: { head: [], compact: true },
+    style: { head: [], border: [], compact: true },
     colWidths: [5, Math.floor((width - 50) * 0.55), Math.floor((width - 50) * 0.45), 9, 11, 8, 8],
     wordWrap: false,
   });

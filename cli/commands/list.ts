@@ -31,7 +31,7 @@ export async function listCommand(opts: { json?: boolean; limit: number }): Prom
       console.log('no campaigns yet: start one with `arlo start --experiment deep-mlp` or run `arlo demo`');
       return;
     }
-    const table = new Table({ head: ['campaign', 'status', 'done', 'best', 'started (UTC)'], style: { head: [] } });
+    const table = new Table({ head: ['campaign', 'status', 'done', 'best', 'started (UTC)'], style: { head: [], border: [] } });
     for (const r of rows) table.push([r.id, r.status, r.done ?? '—', fmtMetric(r.best), r.started]);
     console.log(table.toString());
   } finally {

@@ -1,11 +1,10 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openHistory, readResults } from '../history/index.ts';
 import type { CampaignResult, CampaignStatus } from '../workflows/types.ts';
-import { tempHome, waitFor } from './helpers/temporal-env.ts';
+import { freePort, tempHome, waitFor } from './helpers/temporal-env.ts';
 
 // The acceptance steps of the research loop, as a user would run them: real `arlo` processes,
 // the embedded Temporal server, `kill -9` of a worker in the middle of a training, and a server
@@ -15,16 +14,6 @@ const ROOT = join(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin', 'arlo.js');
 const children: ChildProcess[] = [];
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
 
 async function arloEnv() {
   const port = await freePort();

@@ -23,17 +23,11 @@ import {
 import { ARLO_SEARCH_ATTRIBUTES, ensureSearchAttributes } from '../server/search-attributes.ts';
 import { findTemporalBinary } from '../server/temporal-binary.ts';
 import { UserError } from '../server/user-error.ts';
+import { freePort } from './helpers/temporal-env.ts';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..');
 const EMBEDDED_MODULE = join(ROOT, 'server', 'embedded-server.ts');
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((done) => server.close(done));
-  return port;
-}
 
 /** A clean environment for one test server: no TEMPORAL_ADDRESS, our home and ports. */
 function envFor(home: string, port: number, uiPort: number): NodeJS.ProcessEnv {

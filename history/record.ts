@@ -60,6 +60,13 @@ function validateExperiment(rec: ExperimentRecord): void {
   serialisable(rec.proposal, 'proposal');
   serialisable(rec.spec, 'spec');
   serialisable(rec.metrics, 'metrics');
+  const reserved = new Set(['proposal.json', 'spec.json', 'metrics.json', 'curve.csv']);
+  for (const [name, content] of Object.entries(rec.attachments ?? {})) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name) || reserved.has(name)) {
+      invalid(`attachment name ${JSON.stringify(name)} must be a plain file name other than ${[...reserved].join(', ')}`);
+    }
+    if (typeof content !== 'string') invalid(`attachment ${name} must be a string`);
+  }
 }
 
 /**
@@ -90,7 +97,8 @@ export async function initCampaign(repo: HistoryRepo, rec: CampaignRecord): Prom
 
 /**
  * Record one experiment as one commit on its campaign branch: folder `<nnnn>-<slug>/` with
- * proposal.json, spec.json, metrics.json and curve.csv, plus one appended results.jsonl line.
+ * proposal.json, spec.json, metrics.json, curve.csv and any attachments (e.g. log.txt, prompt.md),
+ * plus one appended results.jsonl line.
  *
  * Idempotent by (campaign, n): if the tip already has a folder for `n` (from an earlier attempt of
  * this record, or a concurrent one that won the race) the existing commit is returned with
@@ -109,6 +117,7 @@ export async function recordExperiment(
     { path: `${folder}/spec.json`, content: jsonFile(rec.spec) },
     { path: `${folder}/metrics.json`, content: metricsJson(rec) },
     { path: `${folder}/curve.csv`, content: curveToCsv(rec.curve) },
+    ...Object.entries(rec.attachments ?? {}).map(([name, content]) => ({ path: `${folder}/${name}`, content })),
   ];
   const message = experimentMessage(rec);
 

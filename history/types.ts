@@ -43,6 +43,11 @@ export interface ExperimentRecord {
   durationMs: number;
   /** ISO time passed in by the caller; the commit date (so a retried record builds the same commit). */
   recordedAt: string;
+  /**
+   * Extra text files for the experiment's folder, by file name (no slashes): e.g. `log.txt` (the
+   * training log tail), `prompt.md` and `response.json` (what an LLM agent saw and said).
+   */
+  attachments?: Record<string, string>;
 }
 
 /** One line of `results.jsonl` as `readResults` returns it. */

@@ -194,6 +194,10 @@ export class CampaignBook {
       error,
       durationMs: outcome.durationMs,
       recordedAt,
+      attachments: {
+        ...(p.attachments ?? {}),
+        ...(outcome.logTail ? { 'log.txt': outcome.logTail } : {}),
+      },
     };
   }
 

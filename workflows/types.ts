@@ -40,6 +40,8 @@ export interface ProposedExperiment {
   specHash: string;
   /** Set when the agent could not produce a proposal and a fallback did. */
   note: string | null;
+  /** Files for the experiment's git folder, e.g. an LLM agent's prompt.md and response.json. */
+  attachments?: Record<string, string>;
 }
 
 export interface ChampionRef {
@@ -137,10 +139,13 @@ export type ExperimentOutcome =
       durationMs: number;
       backend: string;
       params: number;
+      /** The end of the training's log (external jobs), kept in git as log.txt. */
+      logTail?: string | null;
     }
   | {
       ok: false;
       error: { class: string; message: string };
       durationMs: number;
       curve: Array<Record<string, number>>;
+      logTail?: string | null;
     };

@@ -18,8 +18,12 @@ export async function startCampaign(
   try {
     template = getTemplate(config.experiment);
   } catch (err) {
-    throw new UserError((err as Error).message, { hint: 'pick one of the templates listed above' });
+    throw new UserError((err as Error).message, {
+      hint: 'pick a template listed by `arlo start --help`, or csv:<file> for your own data',
+    });
   }
+  // csv:<relative path> becomes absolute here, so workers find the same file.
+  config = { ...config, experiment: template.name };
   const input: CampaignInput = { config, metric: template.metric, taskQueues };
   try {
     await c.client.workflow.start('campaignWorkflow', {

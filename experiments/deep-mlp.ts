@@ -91,6 +91,7 @@ export function makeDeepMlpTemplate(cfg: DeepMlpConfig = DEEP_MLP_CONFIG, name =
       inputScale: 8,
       trainSamples: cfg.trainSamples,
       validationSamples: cfg.validationSamples,
+      holdoutSamples: cfg.validationSamples,
       seed: cfg.dataSeed,
     },
     baseline: deepMlpBaseline(cfg),

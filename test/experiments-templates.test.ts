@@ -61,6 +61,7 @@ describe('experiment templates', () => {
       labelColumn: -1,
       featureScale: 16,
       validationFraction: 0.2,
+      holdoutFraction: 0.1,
       splitSeed: expect.any(Number),
     });
     expect(t.editPolicy.fixedDepth).toBe(false);

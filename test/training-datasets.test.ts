@@ -79,7 +79,9 @@ describe('csv datasets', () => {
     const d = loadDataset(t, DATA_DIR);
     expect(d.sampleShape).toEqual([64]);
     expect(d.numClasses).toBe(10);
-    expect(d.yTrain.length + d.yVal.length).toBe(1797);
+    expect(d.yTrain.length + d.yVal.length + d.yHoldout.length).toBe(1797);
+    expect(d.yHoldout.length).toBeGreaterThan(170);
+    expect(d.yHoldout.length).toBeLessThan(190);
     expect(d.yVal.length).toBeGreaterThan(340);
     expect(d.yVal.length).toBeLessThan(380);
     expect(d.xTrain.length).toBe(d.yTrain.length * 64);
@@ -117,7 +119,7 @@ describe('csv datasets', () => {
     ['ragged rows', '1,2,0\n3,4,1\n5,1\n', /row 3 has 2 columns, expected 3 \(as in row 1\)/],
     ['a non-numeric cell', '1,2,0\n3,x4,1\n', /row 2, column 2: not a number: "x4"/],
     ['an empty cell', '1,2,0\n3,,1\n', /row 2, column 2: not a number: ""/],
-    ['a header row', 'a,b,label\n1,2,0\n', /row 1, column 1: not a number: "a" \(the file must not have a header row\)/],
+    ['a header row', 'a,b,label\n1,2,0\n', /row 1, column 1: not a number: "a" \(if this row is a header, set header: true\)/],
     ['an empty file', '\n\n', /the file is empty/],
     ['a single class', '1,2,1\n3,4,1\n5,6,1\n', /all 3 rows have label 1; a classification task needs at least 2 classes/],
     ['a label out of range', '1,2,0\n3,4,3\n', /row 2, column 3: label 3 is out of range; labels must be integers 0\.\.2/],

@@ -12,6 +12,9 @@ export interface Dataset {
   yTrain: Int32Array;
   xVal: Float32Array;
   yVal: Int32Array;
+  /** Hidden holdout (may be empty): only evaluated when a challenger is promoted to champion. */
+  xHoldout: Float32Array;
+  yHoldout: Int32Array;
   /** Shape of one sample without the batch dimension, e.g. [64] or [8, 8, 1]. */
   sampleShape: number[];
   numClasses: number;
@@ -144,9 +147,24 @@ export function makeTeacherDataset(src: TeacherSource): Dataset {
     }
     return { x, y };
   };
+  const holdoutSamples = src.holdoutSamples ?? 0;
+  if (!Number.isInteger(holdoutSamples) || holdoutSamples < 0) {
+    throw new DatasetError(`teacher data: holdoutSamples must be a whole number ≥ 0, got ${holdoutSamples}`);
+  }
   const train = make(trainSamples);
   const val = make(validationSamples);
-  return { xTrain: train.x, yTrain: train.y, xVal: val.x, yVal: val.y, sampleShape: [F], numClasses: C };
+  // Drawn after train and validation, so adding a holdout leaves those samples unchanged.
+  const holdout = make(holdoutSamples);
+  return {
+    xTrain: train.x,
+    yTrain: train.y,
+    xVal: val.x,
+    yVal: val.y,
+    xHoldout: holdout.x,
+    yHoldout: holdout.y,
+    sampleShape: [F],
+    numClasses: C,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -165,9 +183,16 @@ export function parseCsvDataset(text: string, src: CsvSource, numClasses: number
   const rowLine: number[] = [];
   let width = -1;
   let widthLine = 0;
+  let headerPending = src.header === true;
   for (let li = 0; li < lines.length; li++) {
     const line = lines[li].trim();
     if (line === '') continue;
+    if (headerPending) {
+      headerPending = false;
+      width = line.split(',').length;
+      widthLine = li + 1;
+      continue;
+    }
     const cells = line.split(',');
     const lineNo = li + 1;
     if (width < 0) {
@@ -184,7 +209,7 @@ export function parseCsvDataset(text: string, src: CsvSource, numClasses: number
       const cell = cells[c].trim();
       const v = cell === '' ? NaN : Number(cell);
       if (!Number.isFinite(v)) {
-        const hint = rows.length === 0 ? ' (the file must not have a header row)' : '';
+        const hint = rows.length === 0 && !src.header ? ' (if this row is a header, set header: true)' : '';
         throw new DatasetError(`${where}: row ${lineNo}, column ${c + 1}: not a number: ${JSON.stringify(cells[c])}${hint}`);
       }
       vals[c] = v;
@@ -193,6 +218,12 @@ export function parseCsvDataset(text: string, src: CsvSource, numClasses: number
     rowLine.push(lineNo);
   }
   if (rows.length === 0) throw new DatasetError(`${where}: the file is empty (no data rows)`);
+  const holdoutFraction = src.holdoutFraction ?? 0;
+  if (!(holdoutFraction >= 0 && src.validationFraction + holdoutFraction < 1)) {
+    throw new DatasetError(
+      `${where}: holdoutFraction must be ≥ 0 and leave training rows (validationFraction + holdoutFraction < 1), got ${holdoutFraction}`,
+    );
+  }
   const labelCol = src.labelColumn < 0 ? width + src.labelColumn : src.labelColumn;
   if (labelCol < 0 || labelCol >= width) {
     throw new DatasetError(`${where}: labelColumn ${src.labelColumn} is outside the ${width} columns`);
@@ -231,13 +262,17 @@ export function parseCsvDataset(text: string, src: CsvSource, numClasses: number
   const byClass: number[][] = Array.from({ length: numClasses }, () => []);
   for (let r = 0; r < n; r++) byClass[labels[r]].push(r);
   const valIdx: number[] = [];
+  const holdoutIdx: number[] = [];
   const trainIdx: number[] = [];
   for (const idx of byClass) {
     rng.shuffle(idx);
     const k = Math.round(idx.length * src.validationFraction);
+    const h = Math.round(idx.length * holdoutFraction);
     valIdx.push(...idx.slice(0, k));
-    trainIdx.push(...idx.slice(k));
+    holdoutIdx.push(...idx.slice(k, k + h));
+    trainIdx.push(...idx.slice(k + h));
   }
+  holdoutIdx.sort((a, b) => a - b);
   if (valIdx.length === 0 || trainIdx.length === 0) {
     throw new DatasetError(`${where}: ${n} rows are too few for validationFraction ${src.validationFraction}`);
   }
@@ -256,7 +291,17 @@ export function parseCsvDataset(text: string, src: CsvSource, numClasses: number
   };
   const tr = take(trainIdx);
   const va = take(valIdx);
-  return { xTrain: tr.x, yTrain: tr.y, xVal: va.x, yVal: va.y, sampleShape: [...sampleShape], numClasses };
+  const ho = take(holdoutIdx);
+  return {
+    xTrain: tr.x,
+    yTrain: tr.y,
+    xVal: va.x,
+    yVal: va.y,
+    xHoldout: ho.x,
+    yHoldout: ho.y,
+    sampleShape: [...sampleShape],
+    numClasses,
+  };
 }
 
 /** The data directory: explicit argument, else $ARLO_DATA_DIR, else `fallback`. */

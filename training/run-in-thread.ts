@@ -38,6 +38,8 @@ export interface RunTrainingOptions {
   backend?: BackendName;
   /** Optional time budget passed to trainSpec (stops between batches, result.stoppedEarly). */
   maxSeconds?: number;
+  /** Also report holdout_accuracy / holdout_loss (promotions only). */
+  evaluateHoldout?: boolean;
 }
 
 /**
@@ -64,6 +66,7 @@ export function runTrainingInThread(opts: RunTrainingOptions): Promise<TrainResu
     dataDir,
     backend: opts.backend,
     maxSeconds: opts.maxSeconds,
+    evaluateHoldout: opts.evaluateHoldout,
   };
 
   return new Promise<TrainResult>((resolve, reject) => {

@@ -16,6 +16,7 @@ export interface ThreadInput {
   dataDir: string;
   backend?: BackendName;
   maxSeconds?: number;
+  evaluateHoldout?: boolean;
 }
 
 export type ThreadMessage =
@@ -43,6 +44,7 @@ export async function main(): Promise<void> {
       data,
       seed: input.seed,
       maxSeconds: input.maxSeconds,
+      evaluateHoldout: input.evaluateHoldout,
       onEpoch: (report) => post({ type: 'epoch', report }),
       shouldStop: () => stop,
     });

@@ -69,6 +69,11 @@ export interface TrainOptions {
   maxSeconds?: number;
   /** Validation batch size (memory only; results do not depend on it). Default 1024. */
   evalBatchSize?: number;
+  /**
+   * Also evaluate the hidden holdout (metrics holdout_accuracy, holdout_loss). Only for a
+   * promotion to champion: the holdout must never steer a proposal or a keep decision.
+   */
+  evaluateHoldout?: boolean;
 }
 
 const YIELD_EVERY_MS = 50;
@@ -181,8 +186,18 @@ export async function trainSpec(opts: TrainOptions): Promise<TrainResult> {
       await new Promise<void>((r) => setImmediate(r));
       lastYield = performance.now();
     }
+    const metrics: TrainMetrics = {
+      val_accuracy: lastEval.accuracy,
+      val_loss: finiteOr(lastEval.loss),
+      train_loss: finiteOr(trainLoss),
+    };
+    if (opts.evaluateHoldout && data.yHoldout.length > 0) {
+      const holdout = evaluate(model, data, sampleSize, evalBatch, 'holdout');
+      metrics.holdout_accuracy = holdout.accuracy;
+      metrics.holdout_loss = finiteOr(holdout.loss);
+    }
     return {
-      metrics: { val_accuracy: lastEval.accuracy, val_loss: finiteOr(lastEval.loss), train_loss: finiteOr(trainLoss) },
+      metrics,
       curve,
       params: model.countParams(),
       backend: tf.getBackend(),
@@ -220,8 +235,11 @@ export function evaluate(
   data: Dataset,
   sampleSize: number,
   batchSize = 1024,
+  split: 'validation' | 'holdout' = 'validation',
 ): { loss: number; accuracy: number } {
-  const n = data.yVal.length;
+  const xs = split === 'holdout' ? data.xHoldout : data.xVal;
+  const ys = split === 'holdout' ? data.yHoldout : data.yVal;
+  const n = ys.length;
   if (n === 0) return { loss: NaN, accuracy: 0 };
   const C = data.numClasses;
   let lossSum = 0;
@@ -229,7 +247,7 @@ export function evaluate(
   for (let start = 0; start < n; start += batchSize) {
     const bs = Math.min(batchSize, n - start);
     const logits = tf.tidy(() => {
-      const xb = tf.tensor(data.xVal.subarray(start * sampleSize, (start + bs) * sampleSize), [bs, ...data.sampleShape]);
+      const xb = tf.tensor(xs.subarray(start * sampleSize, (start + bs) * sampleSize), [bs, ...data.sampleShape]);
       return (model.apply(xb, { training: false }) as tf.Tensor).dataSync() as Float32Array;
     });
     for (let i = 0; i < bs; i++) {
@@ -243,7 +261,7 @@ export function evaluate(
           arg = c;
         }
       }
-      const y = data.yVal[start + i];
+      const y = ys[start + i];
       if (!Number.isFinite(max)) {
         lossSum = NaN;
         continue;

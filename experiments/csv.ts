@@ -1,3 +1,4 @@
+import { EDIT_OPS } from '../arch/edit.ts';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DatasetError, parseCsvDataset } from '../training/datasets.ts';
@@ -84,19 +85,7 @@ export function csvTemplate(file: string, opts: CsvTemplateOptions = {}): Experi
       recipe: { optimizer: 'adam', learningRate: 1e-3, batchSize: 32, epochs: 20 },
     },
     editPolicy: {
-      allowed: [
-        'addBypass',
-        'removeBypass',
-        'insertLayer',
-        'removeLayer',
-        'setUnits',
-        'setActivation',
-        'addNorm',
-        'setDropout',
-        'setLearningRate',
-        'setBatchSize',
-        'setEpochs',
-      ],
+      allowed: [...EDIT_OPS],
       fixedDepth: false,
       maxUnits: 512,
       maxEpochs: 60,

@@ -1,3 +1,4 @@
+import { EDIT_OPS } from '../arch/edit.ts';
 import type { Spec } from '../arch/spec.ts';
 import type { ExperimentTemplate } from './template.ts';
 
@@ -35,19 +36,7 @@ export const digitsTemplate: ExperimentTemplate = {
   },
   baseline,
   editPolicy: {
-    allowed: [
-      'addBypass',
-      'removeBypass',
-      'insertLayer',
-      'removeLayer',
-      'setUnits',
-      'setActivation',
-      'addNorm',
-      'setDropout',
-      'setLearningRate',
-      'setBatchSize',
-      'setEpochs',
-    ],
+    allowed: [...EDIT_OPS],
     fixedDepth: false,
     maxUnits: 512,
     maxEpochs: 40,

@@ -6,7 +6,7 @@ import {
   type NativeConnectionOptions,
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
-import { createActivities } from './activities/index.ts';
+import { createActivities, type Activities } from './activities/index.ts';
 import type { ActivityContext } from './activities/context.ts';
 import type { TaskQueues } from './workflows/types.ts';
 
@@ -28,6 +28,8 @@ export interface ArloWorkerOptions {
   taskQueues?: TaskQueues;
   /** A prebuilt bundle (tests build it once); otherwise the workflows are bundled here. */
   workflowBundle?: WorkflowBundleWithSourceMap;
+  /** Replace activities (benchmarks measure orchestration with a trainer that returns at once). */
+  activityOverrides?: Partial<Activities>;
 }
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
@@ -50,7 +52,7 @@ export interface ArloWorker {
 export async function createArloWorker(opts: ArloWorkerOptions): Promise<ArloWorker> {
   const taskQueues = opts.taskQueues ?? DEFAULT_TASK_QUEUES;
   const connection = await NativeConnection.connect({ address: opts.address, tls: opts.tls, apiKey: opts.apiKey });
-  const activities = createActivities(opts.context);
+  const activities = { ...createActivities(opts.context), ...opts.activityOverrides };
   const { trainExperiment, ...cheapActivities } = activities;
   const workflowBundleCode = opts.workflowBundle ?? (await workflowBundle());
 

@@ -7,6 +7,7 @@ import { benchEfficiency } from './efficiency.ts';
 import { benchOverhead } from './overhead.ts';
 import { renderMarkdown, type BenchSection } from './report.ts';
 import { benchScaling } from './scaling.ts';
+import { benchThroughput } from './throughput.ts';
 
 // `npm run bench` (about 15 minutes) or `npm run bench -- --quick` (under 3 minutes): prints a
 // markdown table per part and writes all numbers as JSON to a path it prints. Machines here are
@@ -31,6 +32,8 @@ async function main(): Promise<void> {
   } finally {
     await env.teardown();
   }
+  process.stderr.write('part 2: training throughput\n');
+  sections.splice(1, 0, await benchThroughput({ quick, dataDir }));
   process.stderr.write('part 4: research efficiency\n');
   sections.push(
     await benchEfficiency(

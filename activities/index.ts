@@ -1,5 +1,6 @@
 import type { ActivityContext } from './context.ts';
 import { createCampaignActivities } from './campaign.ts';
+import { createLlmProposeActivity } from './llm-propose.ts';
 import { createProposeActivity } from './propose.ts';
 import { createRecordActivity } from './record.ts';
 import { createTrainActivity } from './train.ts';
@@ -10,6 +11,7 @@ export function createActivities(ctx: ActivityContext) {
   return {
     ...createCampaignActivities(ctx),
     ...createProposeActivity(ctx),
+    ...createLlmProposeActivity(ctx),
     ...createRecordActivity(ctx),
     ...createTrainActivity(ctx),
   };

@@ -4,6 +4,8 @@ import { getAgent, type ExperimentSummary } from '../agents/index.ts';
 import type { CampaignConfig } from '../config/campaign-config.ts';
 import { getTemplate } from '../experiments/index.ts';
 import { openHistory, readExperiment, readResults, type HistoryRepo, type ResultLine } from '../history/index.ts';
+import type { ExperimentTemplate } from '../experiments/template.ts';
+import type { ProposalLlmInfo } from '../agents/llm/types.ts';
 import type { ProposedExperiment } from '../workflows/types.ts';
 import type { ActivityContext } from './context.ts';
 
@@ -12,7 +14,19 @@ export interface ProposeActivityInput {
   n: number;
   /** Specs of experiments in flight: never proposed again. */
   pendingHashes: string[];
+  /**
+   * Set when the LLM agent gave up on experiment n (its answers did not validate): the evolution
+   * agent proposes instead, and the record says so (`note`) and keeps what the LLM saw and said.
+   */
+  fallback?: {
+    note: string;
+    attachments: Record<string, string>;
+    llm: ProposalLlmInfo;
+  };
 }
+
+/** Built-in agent a campaign falls back to when its LLM cannot give a usable proposal. */
+export const FALLBACK_AGENT = 'evolution';
 
 /** Specs are loaded for this many recent non-failed experiments (the agent's working window). */
 const MIN_SPEC_WINDOW = 16;
@@ -30,28 +44,14 @@ export function createProposeActivity(ctx: ActivityContext) {
       const lines = await readResults(repo, config.id);
       const champion = championLine(lines);
 
-      if (champion === null) {
-        const spec = template.baseline;
-        return {
-          n,
-          agent: 'baseline',
-          hypothesis: `baseline: the ${template.name} template's model as given`,
-          rationale: 'Every campaign first measures its starting point; later proposals are judged against it.',
-          expectedEffect: null,
-          edits: [],
-          editDescriptions: [],
-          parent: null,
-          spec,
-          specHash: specHash(spec),
-          note: lines.length > 0 ? `no experiment has succeeded yet, so the baseline is trained again` : null,
-        };
-      }
+      if (champion === null) return baselineProposal(template, n, lines);
+      const agent = input.fallback ? FALLBACK_AGENT : config.agent;
 
       const window = Math.max(MIN_SPEC_WINDOW, 2 * (config.agentOptions.population ?? 8));
       const history = await summaries(repo, config.id, lines, window, champion.n);
       const championSummary = history.find((h) => h.n === champion.n)!;
       try {
-        const proposal = getAgent(config.agent).propose({
+        const proposal = getAgent(agent).propose({
           template,
           champion: { ...championSummary, spec: championSummary.spec! },
           history,
@@ -71,7 +71,8 @@ export function createProposeActivity(ctx: ActivityContext) {
           parent: proposal.parent,
           spec: proposal.spec,
           specHash: proposal.specHash,
-          note: null,
+          note: input.fallback?.note ?? null,
+          ...(input.fallback ? { attachments: input.fallback.attachments, llm: input.fallback.llm } : {}),
         };
       } catch (err) {
         // The agents are deterministic: the same inputs fail the same way, so retrying is useless.
@@ -81,7 +82,26 @@ export function createProposeActivity(ctx: ActivityContext) {
   };
 }
 
-function championLine(lines: ResultLine[]): ResultLine | null {
+/** Experiment n as the template's baseline model: the first experiment, or again while none has succeeded. */
+export function baselineProposal(template: ExperimentTemplate, n: number, lines: ResultLine[]): ProposedExperiment {
+  const spec = template.baseline;
+  return {
+    n,
+    agent: 'baseline',
+    hypothesis: `baseline: the ${template.name} template's model as given`,
+    rationale: 'Every campaign first measures its starting point; later proposals are judged against it.',
+    expectedEffect: null,
+    edits: [],
+    editDescriptions: [],
+    parent: null,
+    spec,
+    specHash: specHash(spec),
+    note: lines.length > 0 ? `no experiment has succeeded yet, so the baseline is trained again` : null,
+  };
+}
+
+/** The latest kept experiment with a metric (the champion), or null. */
+export function championLine(lines: ResultLine[]): ResultLine | null {
   let champion: ResultLine | null = null;
   for (const line of lines) if (line.status === 'kept' && line.metric !== null) champion = line;
   return champion;

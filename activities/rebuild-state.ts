@@ -25,6 +25,15 @@ export function rebuildState(lines: ResultLine[]): CampaignState {
       state.baseline ??= ref;
       state.kept++;
     }
+    if (line.tokens !== undefined || line.usd !== undefined) {
+      // The LLM ledger survives a resume as far as git knows it: totals (what budgets count).
+      const ledger = state.ledger ?? { calls: 0, inputTokens: 0, outputTokens: 0, totalTokens: 0, usd: null };
+      state.ledger = {
+        ...ledger,
+        totalTokens: ledger.totalTokens + (line.tokens ?? 0),
+        usd: line.usd === undefined ? ledger.usd : (ledger.usd ?? 0) + line.usd,
+      };
+    }
     if (line.status === 'failed') {
       state.failed++;
       state.consecutiveFailures++;

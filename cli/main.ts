@@ -1,5 +1,4 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { isUserError } from '../server/user-error.ts';
 import { templateNames } from '../experiments/index.ts';
 import { color } from './format.ts';
@@ -62,7 +61,14 @@ export function buildProgram(): Command {
     .description('start a campaign from flags, or from a campaign YAML file')
     .argument('[campaign.yaml]', 'campaign file (id, experiment, agent, seed, budget, concurrency)')
     .option('--experiment <template>', `experiment template (${templateNames().join(', ')})`)
-    .option('--agent <agent>', 'random | evolution')
+    .option('--agent <agent>', 'random | evolution | llm')
+    .option('--model <provider:name>', 'llm agent: openai:<name> | anthropic:<name> | ollama:<name> (implies --agent llm)')
+    .option('--base-url <url>', 'llm agent: an OpenAI-compatible server (vLLM, llama.cpp, LM Studio) or another endpoint')
+    .option('--temperature <t>', 'llm agent: sampling temperature', Number)
+    .option('--api-key-env <VAR>', 'llm agent: environment variable holding the key (default OPENAI_API_KEY / ANTHROPIC_API_KEY)')
+    .option('--max-prompt-tokens <n>', 'llm agent: prompt size limit (estimated tokens)', positiveInt('--max-prompt-tokens'))
+    .option('--tokens <n>', 'LLM token budget for the whole campaign', positiveInt('--tokens'))
+    .option('--usd <x>', 'LLM spend budget in USD (needs llm.prices in a campaign file)', Number)
     .option('--budget <n>', 'number of experiments, the baseline included', positiveInt('--budget'))
     .option('--minutes <m>', 'wall-clock budget in minutes', Number)
     .option('--id <id>', 'campaign id (default: <template>-<timestamp>)')
@@ -98,10 +104,60 @@ export function buildProgram(): Command {
     .command('history')
     .description("every recorded experiment of a campaign, from its git branch")
     .argument('<id>', 'campaign id')
-    .option('--json', 'machine-readable output')
+    .option('--status <status>', 'only kept, discarded or failed experiments (several: kept,failed)')
+    .option('--sort <order>', 'n (default), metric (best first) or duration (longest first)')
+    .option('--reverse', 'reverse the sort order')
+    .option('--limit <n>', 'show at most this many', positiveInt('--limit'))
+    .option('--json', 'machine-readable output (with commit shas)')
+    .option('--csv', 'CSV for spreadsheets and scripts (with commit shas)')
     .action(async (id, o) => {
       const { historyCommand } = await import('./commands/history.ts');
       await historyCommand(id, o);
+    });
+
+  program
+    .command('show')
+    .description('everything about one experiment: proposal, spec diff, metrics, curve, log, commit')
+    .argument('<id>', 'campaign id')
+    .argument('<n>', 'experiment number', positiveInt('<n>'))
+    .option('--json', 'machine-readable output')
+    .action(async (id, n, o) => {
+      const { showCommand } = await import('./commands/show.ts');
+      await showCommand(id, n, o);
+    });
+
+  program
+    .command('diff')
+    .description('spec diff and metric deltas between two experiments of a campaign')
+    .argument('<id>', 'campaign id')
+    .argument('<a>', 'experiment number', positiveInt('<a>'))
+    .argument('<b>', 'experiment number', positiveInt('<b>'))
+    .option('--json', 'machine-readable output')
+    .action(async (id, a, b, o) => {
+      const { diffCommand } = await import('./commands/diff.ts');
+      await diffCommand(id, a, b, o);
+    });
+
+  program
+    .command('report')
+    .description('one self-contained HTML report of a campaign (charts, edit effects, lineage)')
+    .argument('<id>', 'campaign id')
+    .option('--out <file>', 'where to write it (default: <id>-report.html)')
+    .action(async (id, o) => {
+      const { reportCommand } = await import('./commands/report.ts');
+      await reportCommand(id, o);
+    });
+
+  program
+    .command('rerun')
+    .description('re-train a recorded experiment from its recorded spec and seed; compare the metric')
+    .argument('<id>', 'campaign id')
+    .argument('<n>', 'experiment number', positiveInt('<n>'))
+    .option('--tolerance <x>', 'largest difference that counts as reproduced', Number, 1e-4)
+    .option('--json', 'machine-readable output')
+    .action(async (id, n, o) => {
+      const { rerunCommand } = await import('./commands/rerun.ts');
+      await rerunCommand(id, n, o);
     });
 
   for (const kind of ['pause', 'unpause', 'stop'] as const) {
@@ -121,6 +177,16 @@ export function buildProgram(): Command {
   }
 
   program
+    .command('steer')
+    .description("add a note for the LLM agent's next prompt (acknowledged with the experiment it will reach)")
+    .argument('<id>', 'campaign id')
+    .argument('<text>', 'the note, e.g. "try layerNorm inside the bypass blocks"')
+    .action(async (id, text) => {
+      const { steerCommand } = await import('./commands/steer.ts');
+      await steerCommand(id, text);
+    });
+
+  program
     .command('resume')
     .description('continue a failed, terminated or timed-out campaign from what its history records')
     .argument('<id>', 'campaign id')
@@ -132,16 +198,23 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** Review commands that read the history repository only (no Temporal client or worker). */
+const GIT_ONLY_COMMANDS = new Set(['history', 'show', 'diff', 'report', 'rerun']);
+
 export async function main(argv: string[]): Promise<number> {
   // Temporal's worker logs every state change at INFO; users need warnings only. The training
   // worker polls no workflows on purpose, so that warning is noise.
-  const level = (process.env.ARLO_LOG_LEVEL ?? 'WARN') as 'WARN';
-  Runtime.install({
-    logger: new DefaultLogger(level, (entry) => {
-      if (entry.message.startsWith('No workflows registered')) return;
-      process.stderr.write(`${entry.level} ${entry.message}${entry.meta ? ` ${JSON.stringify(entry.meta)}` : ''}\n`);
-    }),
-  });
+  // Commands that only read git skip loading Temporal's native runtime (about half a second).
+  if (!GIT_ONLY_COMMANDS.has(argv[2] ?? '')) {
+    const { DefaultLogger, Runtime } = await import('@temporalio/worker');
+    const level = (process.env.ARLO_LOG_LEVEL ?? 'WARN') as 'WARN';
+    Runtime.install({
+      logger: new DefaultLogger(level, (entry) => {
+        if (entry.message.startsWith('No workflows registered')) return;
+        process.stderr.write(`${entry.level} ${entry.message}${entry.meta ? ` ${JSON.stringify(entry.meta)}` : ''}\n`);
+      }),
+    });
+  }
   try {
     await buildProgram().parseAsync(argv);
     return 0;

@@ -45,13 +45,18 @@ function configError(error: z.ZodError, source: string): UserError {
   const lines = error.issues.map((issue) => {
     const field = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
     if (issue.code === 'unrecognized_keys') {
-      return `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}${issue.path.length ? ` in ${field}` : ''}`;
+      const secret = issue.keys.find((k) => /api_?key|^key$|secret|password|bearer/i.test(k));
+      const unknown = `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}${issue.path.length ? ` in ${field}` : ''}`;
+      return secret
+        ? `${unknown}: keys never go into campaign files; set OPENAI_API_KEY or ANTHROPIC_API_KEY where the worker runs, or name another variable with llm.apiKeyEnv`
+        : unknown;
     }
     return `field "${field}": ${issue.message}`;
   });
   return new UserError(`${source}: invalid campaign configuration:\n  - ${lines.join('\n  - ')}`, {
     hint:
-      'known fields: id, experiment, agent (random|evolution), seed, budget.experiments, budget.minutes, ' +
-      'concurrency, agentOptions',
+      'known fields: id, experiment, agent (random|evolution|llm), seed, budget.experiments, budget.minutes, ' +
+      'budget.tokens, budget.usd, concurrency, agentOptions, llm.model, llm.baseUrl, llm.temperature, llm.apiKeyEnv, ' +
+      'llm.maxPromptTokens, llm.timeoutSeconds, llm.maxRepairs, llm.method, llm.prices',
   });
 }

@@ -122,6 +122,16 @@ export function editsFromProposal(proposal: unknown): string[] {
   });
 }
 
+/** LLM usage recorded in a proposal (`llm.usage`), if any. */
+export function llmUsageFromProposal(proposal: unknown): { tokens?: number; usd?: number } {
+  if (!isRecord(proposal) || !isRecord(proposal.llm) || !isRecord(proposal.llm.usage)) return {};
+  const { totalTokens, usd } = proposal.llm.usage;
+  return {
+    ...(typeof totalTokens === 'number' && Number.isFinite(totalTokens) ? { tokens: totalTokens } : {}),
+    ...(typeof usd === 'number' && Number.isFinite(usd) ? { usd } : {}),
+  };
+}
+
 export function parentFromProposal(proposal: unknown): number | null | undefined {
   if (!isRecord(proposal) || !('parent' in proposal)) return undefined;
   const p = proposal.parent;
@@ -146,6 +156,7 @@ export function resultLine(rec: ExperimentRecord): string {
     parent: parentFromProposal(rec.proposal),
     edits: editsFromProposal(rec.proposal),
     error: rec.error ? `${rec.error.class}: ${rec.error.message}` : null,
+    ...llmUsageFromProposal(rec.proposal),
     recordedAt: rec.recordedAt,
   };
   return JSON.stringify(line);

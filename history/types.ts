@@ -69,6 +69,10 @@ export interface ResultLine {
   edits?: string[];
   /** "<class>: <message>" when the experiment failed, else null. */
   error?: string | null;
+  /** LLM tokens (input + output) spent proposing this experiment (from the proposal); absent for built-in agents. */
+  tokens?: number;
+  /** LLM spend in USD for this proposal, when the model has a price. */
+  usd?: number;
   recordedAt: string;
 }
 

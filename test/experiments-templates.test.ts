@@ -23,7 +23,9 @@ describe('experiment templates', () => {
       const t = getTemplate(name);
       expect(t.name).toBe(name);
       expect(t.description.length).toBeGreaterThan(40);
-      expect(t.metric).toEqual({ name: 'val_accuracy', direction: 'max' });
+      // External templates may measure something else (charlm-torch: val_bpc, lower is better).
+      if (name === 'charlm-torch') expect(t.metric).toEqual({ name: 'val_bpc', direction: 'min' });
+      else expect(t.metric).toEqual({ name: 'val_accuracy', direction: 'max' });
       expect(JSON.parse(JSON.stringify(t))).toEqual(t);
       expect(t.editPolicy.allowed.every((op) => (EDIT_OPS as readonly string[]).includes(op))).toBe(true);
       expect(t.baseline.recipe.epochs).toBeLessThanOrEqual(t.editPolicy.maxEpochs);

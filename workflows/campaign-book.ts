@@ -1,5 +1,7 @@
 import type { ExperimentRecord } from '../history/types.ts';
+import { addUsage, zeroUsage, type BudgetLeft, type LlmUsage, type SteeringNote } from '../agents/llm/types.ts';
 import { decide } from './decide.ts';
+import { MAX_STEER_CHARS } from './messages.ts';
 import type {
   CampaignInput,
   CampaignResult,
@@ -10,6 +12,8 @@ import type {
   ExperimentOutcome,
   ProposedExperiment,
   RunningExperiment,
+  SteerAck,
+  SteeringRef,
 } from './types.ts';
 
 // The campaign's bookkeeping: budget, champion, pause/stop and what `status` reports.
@@ -18,6 +22,10 @@ import type {
 const RECENT_LINES = 20;
 /** This many failures in a row pause the campaign instead of burning its budget. */
 const MAX_CONSECUTIVE_FAILURES = 3;
+/** Steering notes kept in the workflow state (older, already delivered ones are dropped first). */
+const MAX_NOTES = 20;
+/** Already-delivered notes still shown in prompts (new ones always are). */
+const OLD_NOTES_IN_PROMPT = 10;
 
 export function emptyCampaignState(): CampaignState {
   return {
@@ -41,6 +49,8 @@ export class CampaignBook {
   private state: CampaignState;
   private running: Array<RunningExperiment & { specHash: string }> = [];
   private finished = false;
+  /** The experiment number whose proposal is being asked for (not yet running). */
+  private proposing: number | null = null;
 
   constructor(
     private readonly input: CampaignInput,
@@ -80,7 +90,104 @@ export class CampaignBook {
   private budgetSpent(nowMs: number): boolean {
     const { budget } = this.input.config;
     if (this.experimentsCommitted() >= budget.experiments) return true;
+    if (this.llmBudgetSpent()) return true;
     return budget.minutes !== null && this.elapsedMs(nowMs) >= budget.minutes * 60_000;
+  }
+
+  /** True when the LLM token or USD budget is used up. */
+  llmBudgetSpent(): boolean {
+    const { budget } = this.input.config;
+    const ledger = this.ledger();
+    if (budget.tokens != null && ledger.totalTokens >= budget.tokens) return true;
+    return budget.usd != null && (ledger.usd ?? 0) >= budget.usd;
+  }
+
+  ledger(): LlmUsage {
+    return this.state.ledger ?? zeroUsage();
+  }
+
+  /** Adds the usage of model calls to the campaign's ledger. */
+  charge(usage: LlmUsage): void {
+    if (usage.calls === 0 && usage.totalTokens === 0) return;
+    this.state.ledger = addUsage(this.ledger(), usage);
+  }
+
+  budgetLeft(nowMs: number): BudgetLeft {
+    const { budget } = this.input.config;
+    const ledger = this.ledger();
+    return {
+      experiments: budget.experiments,
+      experimentsLeft: Math.max(0, budget.experiments - this.experimentsCommitted()),
+      minutesLeft: budget.minutes === null ? null : Math.max(0, budget.minutes - this.elapsedMs(nowMs) / 60_000),
+      tokensLeft: budget.tokens == null ? null : Math.max(0, budget.tokens - ledger.totalTokens),
+      usdLeft: budget.usd == null ? null : Math.max(0, budget.usd - (ledger.usd ?? 0)),
+    };
+  }
+
+  // --- steering ------------------------------------------------------------------------------
+
+  /** Throws (rejecting the update before it is recorded) when a note cannot be taken. */
+  validateSteer(text: unknown): void {
+    if (typeof text !== 'string' || text.trim() === '') throw new Error('the note is empty: say what the agent should consider');
+    if (text.length > MAX_STEER_CHARS) {
+      throw new Error(`the note has ${text.length} characters; keep it under ${MAX_STEER_CHARS}`);
+    }
+    if (this.input.config.agent !== 'llm') {
+      throw new Error(`the ${this.input.config.agent} agent does not read notes; steering needs a campaign with agent llm`);
+    }
+    if (this.finished || this.state.stopRequested) throw new Error('the campaign is ending; it starts no more experiments');
+  }
+
+  steer(text: string, at: string, nowMs: number): SteerAck {
+    const id = this.state.nextNoteId ?? 1;
+    this.state.nextNoteId = id + 1;
+    const note: SteeringNote = { id, text: text.trim(), at, deliveredTo: null };
+    let notes = [...(this.state.notes ?? []), note];
+    while (notes.length > MAX_NOTES) {
+      const oldDelivered = notes.findIndex((x) => x.deliveredTo !== null);
+      notes.splice(oldDelivered >= 0 ? oldDelivered : 0, 1);
+    }
+    this.state.notes = notes;
+    const reaches = this.nextProposalNumber(nowMs);
+    return {
+      noteId: id,
+      reachesExperiment: reaches,
+      message:
+        reaches === null
+          ? `note ${id} recorded, but the budget allows no further experiment`
+          : `note ${id} recorded: it goes into the prompt for experiment ${reaches}${this.state.paused ? ' (the campaign is paused: `arlo unpause` it)' : ''}`,
+    };
+  }
+
+  /** The next experiment number a proposal will be asked for, or null if none will start. */
+  private nextProposalNumber(nowMs: number): number | null {
+    const { budget } = this.input.config;
+    const committed = this.experimentsCommitted() + (this.proposing !== null ? 1 : 0);
+    if (committed >= budget.experiments || this.llmBudgetSpent()) return null;
+    if (budget.minutes !== null && this.elapsedMs(nowMs) >= budget.minutes * 60_000) return null;
+    return this.state.redo[0] ?? this.state.nextN;
+  }
+
+  /** Notes for the next prompt: every undelivered one and the most recent delivered ones. */
+  notesForPrompt(): SteeringNote[] {
+    const notes = this.state.notes ?? [];
+    const delivered = notes.filter((x) => x.deliveredTo !== null).slice(-OLD_NOTES_IN_PROMPT);
+    return notes.filter((x) => x.deliveredTo === null || delivered.includes(x));
+  }
+
+  /** Marks the notes an accepted proposal saw first. */
+  deliverNotes(refs: SteeringRef[] | undefined, n: number): void {
+    if (!refs || refs.length === 0) return;
+    const ids = new Set(refs.map((r) => r.id));
+    this.state.notes = (this.state.notes ?? []).map((x) => (ids.has(x.id) && x.deliveredTo === null ? { ...x, deliveredTo: n } : x));
+  }
+
+  startProposing(n: number | null): void {
+    this.proposing = n;
+  }
+
+  setLessons(lessons: string[] | undefined): void {
+    if (Array.isArray(lessons)) this.state.lessons = lessons;
   }
 
   canStartAnother(nowMs: number): boolean {
@@ -137,19 +244,6 @@ export class CampaignBook {
       if (this.state.baseline === null) this.state.baseline = champion;
       this.state.kept++;
     }
-    if (decision.status === 'failed') {
-      this.state.failed++;
-      this.state.consecutiveFailures++;
-      if (this.state.consecutiveFailures >= MAX_CONSECUTIVE_FAILURES && !this.state.paused) {
-        this.pause(
-          `${this.state.consecutiveFailures} experiments failed in a row (last: ${decision.reason}). ` +
-            `Fix the cause, then run \`arlo unpause ${this.input.config.id}\`.`,
-        );
-      }
-    } else {
-      this.state.consecutiveFailures = 0;
-    }
-
     const error = outcome.ok ? null : outcome.error;
     const line: ExperimentLine = {
       n: p.n,
@@ -162,6 +256,16 @@ export class CampaignBook {
       error: error ? `${error.class}: ${error.message}` : null,
     };
     this.state.recent = [...this.state.recent, line].slice(-RECENT_LINES);
+
+    if (decision.status === 'failed') {
+      this.state.failed++;
+      this.state.consecutiveFailures++;
+      if (this.state.consecutiveFailures >= MAX_CONSECUTIVE_FAILURES && !this.state.paused) {
+        this.pause(this.failureStreakMessage(decision.reason));
+      }
+    } else {
+      this.state.consecutiveFailures = 0;
+    }
 
     return {
       campaignId: this.input.config.id,
@@ -178,6 +282,8 @@ export class CampaignBook {
         edits: p.edits,
         editDescriptions: p.editDescriptions,
         note: p.note,
+        ...(p.llm ? { llm: p.llm } : {}),
+        ...(p.steering && p.steering.length > 0 ? { steering: p.steering } : {}),
       },
       spec: p.spec,
       specHash: p.specHash,
@@ -201,8 +307,36 @@ export class CampaignBook {
     };
   }
 
+  /** "3 experiments failed in a row, the same way (JobExitNonZero): ..." from the recent lines. */
+  private failureStreakMessage(lastReason: string): string {
+    const count = this.state.consecutiveFailures;
+    const classes = this.state.recent
+      .slice(-count)
+      .filter((l) => l.status === 'failed')
+      .map((l) => (l.error === null ? 'diverged' : l.error.split(':')[0]!));
+    const how =
+      classes.length > 0 && classes.every((c) => c === classes[0])
+        ? `, the same way (${classes[0]})`
+        : classes.length > 0
+          ? ` (${classes.join(', ')})`
+          : '';
+    return (
+      `${count} experiments failed in a row${how}; last: ${lastReason}. ` +
+      `Each failed experiment's log tail is in git (log.txt in its folder). ` +
+      `Fix the cause, then run \`arlo unpause ${this.input.config.id}\`.`
+    );
+  }
+
   finishCampaign(): void {
     this.finished = true;
+    if (this.llmBudgetSpent() && !this.state.stopRequested) {
+      const { budget } = this.input.config;
+      const ledger = this.ledger();
+      this.state.message =
+        budget.tokens != null && ledger.totalTokens >= budget.tokens
+          ? `LLM token budget spent: ${ledger.totalTokens} of ${budget.tokens} tokens`
+          : `LLM USD budget spent: ${ledger.usd} of ${budget.usd} USD`;
+    }
   }
 
   carry(nowMs: number): CampaignState {
@@ -237,9 +371,16 @@ export class CampaignBook {
         minutes: config.budget.minutes,
         minutesLeft: config.budget.minutes === null ? null : Math.max(0, config.budget.minutes - elapsedMinutes),
         elapsedMinutes,
+        tokens: config.budget.tokens ?? null,
+        tokensLeft: config.budget.tokens == null ? null : Math.max(0, config.budget.tokens - this.ledger().totalTokens),
+        usd: config.budget.usd ?? null,
+        usdLeft: config.budget.usd == null ? null : Math.max(0, config.budget.usd - (this.ledger().usd ?? 0)),
       },
       message: this.state.message,
       recent: this.state.recent,
+      lessons: this.state.lessons ?? [],
+      llm: config.llm && config.agent === 'llm' ? { model: config.llm.model, usage: this.ledger() } : null,
+      notes: this.state.notes ?? [],
     };
   }
 
@@ -253,6 +394,7 @@ export class CampaignBook {
       baseline: this.state.baseline,
       stopped: this.state.stopRequested,
       branch: `campaign/${this.input.config.id}`,
+      ...(this.state.ledger ? { llmUsage: this.state.ledger } : {}),
     };
   }
 }

@@ -9,7 +9,9 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
-import { pauseSignal, statusQuery, stopSignal, unpauseSignal } from './messages.ts';
+import type { LlmAttempt, LlmUsage } from '../agents/llm/types.ts';
+import { addUsage, zeroUsage } from '../agents/llm/types.ts';
+import { pauseSignal, statusQuery, steerUpdate, stopSignal, unpauseSignal } from './messages.ts';
 import { CampaignBook } from './campaign-book.ts';
 import { experimentWorkflow } from './experiment.ts';
 import { BEST_METRIC, CAMPAIGN_ID, EXPERIMENTS_DONE } from './search-attributes.ts';
@@ -24,6 +26,18 @@ const { openCampaign, propose, recordExperiment } = proxyActivities<Activities>(
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 20 },
 });
 
+/**
+ * The LLM agent's activity: one model call per attempt. Rate limits and timeouts are retried a few
+ * times (a 429's Retry-After sets the delay); after that, or at once for non-retryable failures
+ * (bad key, no quota, bad request), the campaign pauses with the activity's message.
+ */
+function llmActivities(timeoutSeconds: number) {
+  return proxyActivities<Activities>({
+    startToCloseTimeout: `${Math.ceil(timeoutSeconds) + 60} seconds`,
+    retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '60s', maximumAttempts: 5 },
+  });
+}
+
 /** Long-running campaigns start a fresh history this often, carrying their state. */
 export const EXPERIMENTS_PER_RUN = 50;
 
@@ -35,6 +49,9 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
   setHandler(pauseSignal, (reason) => book.pause(reason ?? 'paused by a human'));
   setHandler(unpauseSignal, () => book.unpause());
   setHandler(stopSignal, () => book.stop());
+  setHandler(steerUpdate, (text) => book.steer(text, new Date().toISOString(), Date.now()), {
+    validator: (text) => book.validateSteer(text),
+  });
 
   if (!input.carried) {
     book.restore(await openCampaign({ config, metric: input.metric, createdAt: new Date().toISOString() }));
@@ -58,8 +75,52 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
       ],
     });
     const record = book.finish(proposal, outcome, workflowId, new Date().toISOString());
-    await recordExperiment(record);
+    const recorded = await recordExperiment(record);
+    // (Histories recorded before lessons existed return none: the status then keeps what it had.)
+    book.setLessons(recorded?.lessons);
     publishProgress(book);
+  };
+
+  const { proposeWithLlm } = llmActivities(config.llm?.timeoutSeconds ?? 120);
+  /**
+   * The LLM agent: ask; an answer that does not validate goes back with its errors (each repair a
+   * new activity call) up to llm.maxRepairs times, then the evolution agent proposes instead.
+   */
+  const proposeByLlm = async (n: number): Promise<ProposedExperiment> => {
+    const notes = book.notesForPrompt();
+    const attempts: LlmAttempt[] = [];
+    for (;;) {
+      const answer = await proposeWithLlm({
+        config,
+        n,
+        pendingHashes: book.pendingHashes(),
+        notes,
+        budget: book.budgetLeft(Date.now()),
+        attempts,
+      });
+      book.charge(answer.usage);
+      if (answer.kind === 'proposal') {
+        book.deliverNotes(answer.proposal.steering, n);
+        return answer.proposal;
+      }
+      attempts.push({ answer: answer.answer, errors: answer.errors, usage: answer.usage });
+      if (attempts.length > (config.llm?.maxRepairs ?? 2) || book.llmBudgetSpent()) {
+        const usage = attempts.map((a) => a.usage).reduce<LlmUsage>(addUsage, zeroUsage());
+        const last = attempts[attempts.length - 1]!;
+        return await propose({
+          config,
+          n,
+          pendingHashes: book.pendingHashes(),
+          fallback: {
+            note:
+              `fallback: ${attempts.length} answer(s) of ${config.llm?.model ?? 'the LLM'} did not validate ` +
+              `(last: ${last.errors.join('; ')}); the evolution agent proposed this experiment instead`,
+            attachments: answer.attachments,
+            llm: { model: config.llm?.model ?? 'unknown', usage, attempts: attempts.length },
+          },
+        });
+      }
+    }
   };
 
   let startedThisRun = 0;
@@ -69,15 +130,22 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     while (!wantsNewRun && book.canStartAnother(Date.now()) && inFlight.size < config.concurrency) {
       const n = book.takeNextNumber();
       let proposal: ProposedExperiment;
+      book.startProposing(n);
       try {
-        proposal = await propose({ config, n, pendingHashes: book.pendingHashes() });
+        proposal =
+          config.agent === 'llm' ? await proposeByLlm(n) : await propose({ config, n, pendingHashes: book.pendingHashes() });
       } catch (err) {
         // An agent that cannot propose must not fail the campaign: a human can fix and unpause.
+        book.startProposing(null);
         book.giveBackNumber(n);
-        book.pause(`the ${config.agent} agent could not propose experiment ${n}: ${messageOf(err)}. ` +
-          `Fix the cause, then run \`arlo unpause ${config.id}\`.`);
+        const message = messageOf(err);
+        book.pause(
+          `the ${config.agent} agent could not propose experiment ${n}: ${message}` +
+            (message.includes('arlo unpause') ? '' : `. Fix the cause, then run \`arlo unpause ${config.id}\`.`),
+        );
         break;
       }
+      book.startProposing(null);
       book.begin(proposal);
       startedThisRun++;
       inFlight.set(

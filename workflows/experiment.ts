@@ -25,8 +25,19 @@ export async function experimentWorkflow(input: ExperimentInput): Promise<Experi
     return { ok: true, ...trained, durationMs: Date.now() - started };
   } catch (err) {
     if (isCancellation(err)) throw err;
-    return { ok: false, error: describeFailure(err), durationMs: Date.now() - started, curve: [] };
+    return { ok: false, error: describeFailure(err), durationMs: Date.now() - started, curve: [], logTail: failureLogTail(err) };
   }
+}
+
+/** An external job's log tail, sent by the train activity as the failure's details ({ logTail }). */
+function failureLogTail(err: unknown): string | null {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (!(cause instanceof ApplicationFailure)) return null;
+  for (const d of cause.details ?? []) {
+    const tail = (d as { logTail?: unknown } | null)?.logTail;
+    if (typeof tail === 'string') return tail;
+  }
+  return null;
 }
 
 function describeFailure(err: unknown): { class: string; message: string } {

@@ -1,5 +1,5 @@
-import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { CampaignStatus } from './types.ts';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { CampaignStatus, SteerAck } from './types.ts';
 
 // Every message a campaign understands, in one place.
 
@@ -9,3 +9,11 @@ export const pauseSignal = defineSignal<[reason?: string]>('pause');
 export const unpauseSignal = defineSignal('unpause');
 /** Finish and record the experiments in flight, then end the campaign cleanly. */
 export const stopSignal = defineSignal('stop');
+/**
+ * A human's note for the LLM agent: it goes into the next prompt, and the experiment whose proposal
+ * first sees it records it. Rejected (validator) when empty, too long, or the agent reads no notes.
+ */
+export const steerUpdate = defineUpdate<SteerAck, [text: string]>('steer');
+
+/** Longest steering note accepted (characters). */
+export const MAX_STEER_CHARS = 2000;

@@ -2,6 +2,7 @@ import type { CampaignConfig } from '../config/campaign-config.ts';
 import type { Edit } from '../arch/edit.ts';
 import type { Spec } from '../arch/spec.ts';
 import type { MetricDef } from '../experiments/template.ts';
+import type { LlmUsage, ProposalLlmInfo, SteeringNote } from '../agents/llm/types.ts';
 
 // Plain-JSON shapes that cross the workflow boundary: inputs, state carried through
 // continue-as-new, query answers and activity results.
@@ -42,6 +43,24 @@ export interface ProposedExperiment {
   note: string | null;
   /** Files for the experiment's git folder, e.g. an LLM agent's prompt.md and response.json. */
   attachments?: Record<string, string>;
+  /** LLM proposals (and LLM fallbacks): model, calls and token usage for this experiment. */
+  llm?: ProposalLlmInfo;
+  /** Steering notes this proposal was the first to see (`arlo steer`). */
+  steering?: SteeringRef[];
+}
+
+export interface SteeringRef {
+  id: number;
+  text: string;
+  at: string;
+}
+
+/** What `arlo steer` gets back. */
+export interface SteerAck {
+  noteId: number;
+  /** The experiment whose proposal will be the first to see the note; null when none will start. */
+  reachesExperiment: number | null;
+  message: string;
 }
 
 export interface ChampionRef {
@@ -79,6 +98,13 @@ export interface CampaignState {
   stopRequested: boolean;
   message: string | null;
   recent: ExperimentLine[];
+  /** LLM usage of the whole campaign (all runs); absent in states saved before the LLM agent. */
+  ledger?: LlmUsage;
+  /** Recent steering notes (`arlo steer`), oldest first. */
+  notes?: SteeringNote[];
+  nextNoteId?: number;
+  /** Research memory, recomputed from the recorded results after each experiment. */
+  lessons?: string[];
 }
 
 export interface RunningExperiment {
@@ -106,9 +132,18 @@ export interface CampaignStatus {
     minutes: number | null;
     minutesLeft: number | null;
     elapsedMinutes: number;
+    tokens: number | null;
+    tokensLeft: number | null;
+    usd: number | null;
+    usdLeft: number | null;
   };
   message: string | null;
   recent: ExperimentLine[];
+  /** Research memory from the recorded results, strongest evidence first. */
+  lessons: string[];
+  /** LLM model and usage so far; null for agents that call no model. */
+  llm: { model: string; usage: LlmUsage } | null;
+  notes: SteeringNote[];
 }
 
 export interface CampaignResult {
@@ -120,6 +155,8 @@ export interface CampaignResult {
   baseline: ChampionRef | null;
   stopped: boolean;
   branch: string;
+  /** LLM usage of the campaign, when its agent called a model. */
+  llmUsage?: LlmUsage;
 }
 
 export interface ExperimentInput {

@@ -16,6 +16,46 @@ export interface StartFlags {
   seed?: number;
   concurrency?: number;
   follow?: boolean;
+  model?: string;
+  baseUrl?: string;
+  temperature?: number;
+  apiKeyEnv?: string;
+  maxPromptTokens?: number;
+  tokens?: number;
+  usd?: number;
+}
+
+/** The llm settings the flags give (without defaults), or null when none is given. */
+function llmFlags(flags: StartFlags): Record<string, unknown> | null {
+  const llm: Record<string, unknown> = {};
+  if (flags.model !== undefined) llm.model = flags.model;
+  if (flags.baseUrl !== undefined) llm.baseUrl = flags.baseUrl;
+  if (flags.temperature !== undefined) llm.temperature = flags.temperature;
+  if (flags.apiKeyEnv !== undefined) llm.apiKeyEnv = flags.apiKeyEnv;
+  if (flags.maxPromptTokens !== undefined) llm.maxPromptTokens = flags.maxPromptTokens;
+  return Object.keys(llm).length > 0 ? llm : null;
+}
+
+function withLlm(raw: Record<string, unknown>, fromFile: Record<string, unknown> | undefined, flags: StartFlags): void {
+  const given = llmFlags(flags);
+  if (given === null) return;
+  const llm = { ...(fromFile ?? {}), ...given };
+  if (llm.model === undefined) {
+    throw new UserError('--base-url, --temperature, --api-key-env and --max-prompt-tokens need a model', {
+      hint: 'add --model openai:<name> (or anthropic:<name>, ollama:<name>)',
+    });
+  }
+  raw.llm = llm;
+  // A model on the command line means the llm agent, unless --agent says otherwise.
+  if (flags.model !== undefined && flags.agent === undefined) raw.agent = 'llm';
+}
+
+function withLlmBudget(budget: Record<string, unknown>, flags: StartFlags): void {
+  if (flags.tokens !== undefined) budget.tokens = flags.tokens;
+  if (flags.usd !== undefined) {
+    if (!(flags.usd > 0)) throw new UserError('--usd must be a number > 0');
+    budget.usd = flags.usd;
+  }
 }
 
 /** `arlo start`: flags override the file; a missing field gets its documented default. */
@@ -32,10 +72,14 @@ export function configFromFlags(file: string | undefined, flags: StartFlags): Ca
   if (file) {
     const fromFile = loadCampaignFile(file, { id: 'placeholder' });
     const raw: Record<string, unknown> = { ...fromFile, ...overrides };
-    raw.budget = {
+    const budget: Record<string, unknown> = {
+      ...fromFile.budget,
       experiments: flags.budget ?? fromFile.budget.experiments,
       minutes: flags.minutes ?? fromFile.budget.minutes,
     };
+    withLlmBudget(budget, flags);
+    raw.budget = budget;
+    withLlm(raw, fromFile.llm, flags);
     const idGiven = flags.id !== undefined || fileHasId(fromFile);
     const config = completeConfig(raw, { id: 'placeholder' }, file);
     return idGiven ? config : { ...config, id: defaultCampaignId(config.experiment) };
@@ -46,9 +90,12 @@ export function configFromFlags(file: string | undefined, flags: StartFlags): Ca
     });
   }
   const raw: Record<string, unknown> = { ...overrides };
-  if (flags.budget !== undefined || flags.minutes !== undefined) {
-    raw.budget = { experiments: flags.budget ?? 12, minutes: flags.minutes ?? null };
+  if (flags.budget !== undefined || flags.minutes !== undefined || flags.tokens !== undefined || flags.usd !== undefined) {
+    const budget: Record<string, unknown> = { experiments: flags.budget ?? 12, minutes: flags.minutes ?? null };
+    withLlmBudget(budget, flags);
+    raw.budget = budget;
   }
+  withLlm(raw, undefined, flags);
   return completeConfig(raw, { id: defaultCampaignId(flags.experiment) }, 'arlo start');
 }
 
@@ -61,9 +108,12 @@ export async function startCommand(file: string | undefined, flags: StartFlags):
   const c = await openClient();
   try {
     await startCampaign(c, config, DEFAULT_TASK_QUEUES);
+    const model = config.agent === 'llm' && config.llm ? ` (${config.llm.model}${config.llm.baseUrl ? ` at ${config.llm.baseUrl}` : ''})` : '';
+    const llmBudget =
+      (config.budget.tokens != null ? ` / ${config.budget.tokens} tokens` : '') + (config.budget.usd != null ? ` / ${config.budget.usd} USD` : '');
     console.log(
-      `started campaign ${color.bold(config.id)}: ${config.agent} agent on ${config.experiment}, ` +
-        `budget ${config.budget.experiments} experiments${config.budget.minutes ? ` / ${config.budget.minutes} min` : ''}`,
+      `started campaign ${color.bold(config.id)}: ${config.agent} agent${model} on ${config.experiment}, ` +
+        `budget ${config.budget.experiments} experiments${config.budget.minutes ? ` / ${config.budget.minutes} min` : ''}${llmBudget}`,
     );
     if (!(await hasWorkers(c))) {
       console.log(color.yellow('  no worker is polling yet: run `arlo worker` (in another terminal, or on another machine)'));

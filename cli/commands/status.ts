@@ -52,8 +52,32 @@ export function printStatus(s: CampaignStatus): void {
   }
   for (const r of s.running) console.log(`  running:  #${r.n} ${shorten(r.hypothesis, 90)}`);
   if (s.message) console.log(color.yellow(`  ! ${s.message}`));
+  const llm = llmLine(s);
+  if (llm) console.log(`  ${llm}`);
+  const notes = s.notes ?? [];
+  for (const note of notes.slice(-3)) {
+    const state = note.deliveredTo === null ? 'waiting for the next proposal' : `seen by experiment ${note.deliveredTo}`;
+    console.log(`  note ${note.id} (${state}): ${shorten(note.text, 90)}`);
+  }
   if (s.recent.length > 0) {
     console.log('  recent:');
     for (const line of s.recent.slice(-8)) console.log(`  ${experimentLine(line, s.metric.name, 110)}`);
   }
+  const lessons = s.lessons ?? [];
+  if (lessons.length > 0) {
+    console.log('  lessons (from the recorded results):');
+    for (const lesson of lessons.slice(0, 8)) console.log(`    ${shorten(lesson, 120)}`);
+  }
+}
+
+/** "llm openai:gpt-4.1-mini: 12 calls, 34,567 tokens (30,000 in / 4,567 out), USD 0.0123; 65,433 of 100,000 tokens left" */
+export function llmLine(s: CampaignStatus): string | null {
+  if (!s.llm) return null;
+  const u = s.llm.usage;
+  const n = (x: number) => x.toLocaleString('en-US');
+  const parts = [`llm ${s.llm.model}: ${u.calls} calls, ${n(u.totalTokens)} tokens (${n(u.inputTokens)} in / ${n(u.outputTokens)} out)`];
+  if (u.usd !== null) parts[0] += `, USD ${u.usd.toFixed(4)}`;
+  if (s.budget.tokens != null) parts.push(`${n(s.budget.tokensLeft ?? 0)} of ${n(s.budget.tokens)} tokens left`);
+  if (s.budget.usd != null) parts.push(`USD ${(s.budget.usdLeft ?? 0).toFixed(4)} of ${s.budget.usd} left`);
+  return parts.join('; ');
 }

@@ -1,0 +1,15 @@
+const t0 = performance.now();
+const { register } = await import('tsx/esm/api');
+register({ tsconfig: '/work/main/tsconfig.json' });
+const t1 = performance.now();
+await import('commander');
+const t2 = performance.now();
+await import('/work/main/experiments/index.ts');
+const t3 = performance.now();
+await import('/work/main/history/index.ts');
+const t4 = performance.now();
+await import('/work/main/cli/commands/history.ts');
+const t5 = performance.now();
+await import('@temporalio/worker');
+const t6 = performance.now();
+console.log({tsx: t1-t0, commander: t2-t1, experiments: t3-t2, history: t4-t3, historyCmd: t5-t4, worker: t6-t5, total: t6});

@@ -1,0 +1,15 @@
+import { chromium } from 'playwright-core';
+const file = process.argv[2], out = process.argv[3];
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+const errors = [];
+page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+page.on('pageerror', (e) => errors.push(String(e)));
+const t = Date.now();
+await page.goto('file://' + file);
+await page.waitForFunction(() => window.arloReport && window.arloReport.ready);
+console.log('loaded in', Date.now() - t, 'ms');
+const counts = await page.evaluate(() => ['chart-best', 'chart-cost', 'chart-curves'].map((id) => Chart.getChart(document.getElementById(id)).data.datasets.map((d) => d.data.length)));
+console.log(JSON.stringify(counts), 'errors', errors);
+await page.screenshot({ path: out, fullPage: true });
+await browser.close();

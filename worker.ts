@@ -69,6 +69,10 @@ export async function createArloWorker(opts: ArloWorkerOptions): Promise<ArloWor
     taskQueue: taskQueues.training,
     activities: { trainExperiment },
     maxConcurrentActivityTaskExecutions: opts.slots,
+    // Forward training progress to the server every few seconds (the default waits up to 80% of
+    // the heartbeat timeout), so `arlo status` shows the epoch in progress.
+    maxHeartbeatThrottleInterval: '3 seconds',
+    defaultHeartbeatThrottleInterval: '3 seconds',
   });
 
   return {

@@ -1,11 +1,11 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Spec } from '../arch/spec.ts';
 import { getTemplate } from '../experiments/index.ts';
 import { parseCurveCsv } from '../history/format.ts';
-import { forEachBlob, listExperimentBlobs, readBlobsById, readChampionTags, readResultLines } from '../history/read.ts';
+import { listExperimentBlobs, readBlobsById, readChampionTags, readResultLines } from '../history/read.ts';
 import type { HistoryRepo } from '../history/types.ts';
-import { specCost, type SpecCost } from './cost.ts';
+import type { SpecCost } from './cost.ts';
+import { costSpecBlobs } from './cost-pool.ts';
 import { buildReportData, type Direction, type ReportData } from './data.ts';
 
 // Reads what a report needs from a campaign's history in a fixed number of git calls, whatever
@@ -112,15 +112,7 @@ export async function collectReportData(c: ReportCampaign, now = new Date()): Pr
   // cost model while git reads them, and remember the result by blob id.
   const [contents] = await Promise.all([
     readBlobsById(repo, want),
-    forEachBlob(repo, missingSpecs, (sha, text) => {
-      let cost: SpecCost | null = null;
-      try {
-        cost = specCost(JSON.parse(text) as Spec);
-      } catch {
-        cost = null;
-      }
-      cache.set(sha, cost);
-    }),
+    costSpecBlobs(repo, missingSpecs, (sha, cost) => cache.set(sha, cost)),
   ]);
   if (missingSpecs.length > 0) await saveCostCache(repo, cache);
 

@@ -13,6 +13,34 @@ export interface SpecCost {
   epochs: number;
 }
 
+function shapeFromRules(node: ArchNode, inputs: ShapedInput[]): number[] | null {
+  const result = outputShape(node, inputs);
+  return 'shape' in result ? result.shape : null;
+}
+
+/**
+ * The common, shape-preserving or trivially-shaped ops without the rules' allocations (most of a
+ * big spec's nodes); null for anything else, which goes through arch/shape-rules.ts. Recorded
+ * specs were validated before training, so the rules' error checks would never fire here.
+ */
+function quickShape(node: ArchNode, inputs: number[][]): number[] | null {
+  const first = inputs[0];
+  switch (node.op) {
+    case 'dense':
+      return first!.length === 1 ? [node.units] : null;
+    case 'layerNorm':
+    case 'dropout':
+    case 'activation':
+      return first!;
+    case 'add':
+      return inputs.every((s) => s.length === 1 && s[0] === first![0]) ? first! : null;
+    case 'concat':
+      return inputs.every((s) => s.length === 1) ? [inputs.reduce((sum, s) => sum + s[0]!, 0)] : null;
+    default:
+      return null;
+  }
+}
+
 /** Params, forward MACs and epochs of a spec; null when its shapes cannot be worked out. */
 export function specCost(spec: Spec): SpecCost | null {
   const nodes = spec?.arch?.nodes;
@@ -28,23 +56,19 @@ export function specCost(spec: Spec): SpecCost | null {
     const node = byId.get(id);
     if (!node || visiting.has(id)) return null;
     visiting.add(id);
-    const inputs: ShapedInput[] = [];
+    const ids = node.op === 'input' ? [] : (node.inputs ?? []);
+    const inputs: number[][] = [];
     let ok = true;
-    if (node.op !== 'input') {
-      for (const inputId of node.inputs ?? []) {
-        const shape = shapeOf(inputId);
-        if (!shape) {
-          ok = false;
-          break;
-        }
-        inputs.push({ id: inputId, shape });
+    for (const inputId of ids) {
+      const shape = shapeOf(inputId);
+      if (!shape) {
+        ok = false;
+        break;
       }
+      inputs.push(shape);
     }
     let shape: number[] | null = null;
-    if (ok) {
-      const result = outputShape(node, inputs);
-      shape = 'shape' in result ? result.shape : null;
-    }
+    if (ok) shape = quickShape(node, inputs) ?? shapeFromRules(node, inputs.map((s, i) => ({ id: ids[i]!, shape: s })));
     visiting.delete(id);
     shapes.set(id, shape);
     return shape;

@@ -100,7 +100,7 @@ print(json.dumps(out))
 `;
     const r = await execa(PYTHON, ['-c', script], {
       input: JSON.stringify([base, addBypass, catBypass, cyclic]),
-      env: { PYTHONPATH: join(PYTHON_HELPER, '..') },
+      env: { PYTHONPATH: join(PYTHON_HELPER, '..'), PYTHONDONTWRITEBYTECODE: '1' },
       extendEnv: false,
     });
     const [b, add, cat, cycle] = JSON.parse(r.stdout) as [

@@ -145,5 +145,13 @@ export function renderRerun(r: RerunResult): string[] {
     out.push(`  ${m.name.padEnd(width)}  ${fmtMetric(m.recorded).padStart(10)}  ${fmtMetric(m.rerun).padStart(10)}  ${fmtDiff(d).padStart(9)}`);
   }
   out.push(`${r.metricName}: recorded ${fmtMetric(r.recorded, 6)}, rerun ${fmtMetric(r.rerun, 6)}: ${verdict}`);
+  if (!r.reproduced && r.recorded !== null) {
+    out.push(
+      color.dim(
+        '  Training is seeded, so on the same backend a rerun matches. Differences come from another backend ' +
+          '(tensorflow / wasm / cpu) or machine than the one that recorded it, or a template or data set changed since.',
+      ),
+    );
+  }
   return out;
 }

@@ -184,7 +184,7 @@ export function renderShow(s: ShowResult, c: Pick<ReviewedCampaign, 'repo' | 'di
 
   const vsParent =
     s.parent !== null && s.parentMetric !== null && s.metric !== null
-      ? `  (parent #${s.parent}: ${fmtMetric(s.parentMetric)}, ${fmtSigned(s.gainOverParent)} ${c.direction === 'max' ? 'higher' : 'lower'} is better)`
+      ? `  (parent #${s.parent}: ${fmtMetric(s.parentMetric)}; gain ${fmtSigned(s.gainOverParent)}, ${c.direction === 'max' ? 'higher' : 'lower'} is better)`
       : '';
   out.push(
     `${color.bold(`experiment ${s.n}`)} of campaign ${color.bold(s.campaignId)} — ${statusText(s.status)}`,

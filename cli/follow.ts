@@ -66,21 +66,24 @@ export async function followCampaign(c: ArloClient, campaignId: string, opts: Fo
   return await resultPromise;
 }
 
-/** "epoch 2/3 loss 1.234 val 0.612" from the latest heartbeat of an experiment's training. */
-async function trainingProgress(c: ArloClient, experimentWorkflowId: string): Promise<string | null> {
+/**
+ * "epoch 2/3 loss 1.234 val_accuracy 0.612" from the latest heartbeat of an experiment's training
+ * (TF.js epochs, or an external job's progress lines: step, loss and any val_* metric).
+ */
+export async function trainingProgress(c: ArloClient, experimentWorkflowId: string): Promise<string | null> {
   try {
     const d = await c.client.workflow.getHandle(experimentWorkflowId).describe();
     const pending = d.raw.pendingActivities?.[0];
     const payload = pending?.heartbeatDetails?.payloads?.[0];
     if (!payload) return null;
-    const beat = defaultPayloadConverter.fromPayload(payload as never) as {
-      epoch?: number;
-      epochs?: number;
-      loss?: number;
-      val_accuracy?: number;
-    } | null;
-    if (!beat || beat.epoch === undefined) return null;
-    return `epoch ${beat.epoch}/${beat.epochs ?? '?'} loss ${fmtMetric(beat.loss, 3)} val ${fmtMetric(beat.val_accuracy, 3)}`;
+    const beat = defaultPayloadConverter.fromPayload(payload as never) as Record<string, unknown> | null;
+    if (!beat || typeof beat !== 'object') return null;
+    const parts: string[] = [];
+    if (typeof beat.epoch === 'number') parts.push(`epoch ${beat.epoch}/${typeof beat.epochs === 'number' ? beat.epochs : '?'}`);
+    if (typeof beat.step === 'number') parts.push(`step ${beat.step}`);
+    if (typeof beat.loss === 'number') parts.push(`loss ${fmtMetric(beat.loss, 3)}`);
+    for (const [k, v] of Object.entries(beat)) if (k.startsWith('val_') && typeof v === 'number') parts.push(`${k} ${fmtMetric(v, 3)}`);
+    return parts.length > 0 ? parts.join(' ') : null;
   } catch {
     return null;
   }

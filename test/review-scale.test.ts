@@ -129,6 +129,19 @@ describe('bulk readers', () => {
 });
 
 describe('review commands on a generated history (real bin)', () => {
+  it('are listed in --help, and name the campaigns there are when the id is unknown', () => {
+    const help = arlo(['--help']);
+    for (const cmd of ['history', 'show', 'diff', 'report', 'rerun', 'list']) expect(help.out).toMatch(new RegExp(`\\n\\s+${cmd}\\b`));
+    const unknown = arlo(['report', 'nope']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.err).toContain('no history for campaign "nope"');
+    expect(unknown.err).toContain(`campaigns recorded here: ${ID}`);
+    expect(unknown.err).not.toMatch(/at .*\.ts:\d+/); // no stack trace
+    const bad = arlo(['diff', ID, '1', '0']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toContain('must be a whole number');
+  });
+
   it('history filters and sorts: kept, best first, at most 5', () => {
     const r = arlo(['history', ID, '--status', 'kept', '--sort', 'metric', '--limit', '5']);
     expect(r.code, r.err).toBe(0);

@@ -1,5 +1,6 @@
 import type { CampaignResult, CampaignStatus } from '../../workflows/types.ts';
 import { campaignHandle, describeCampaign, openClient } from '../client.ts';
+import { trainingProgress } from '../follow.ts';
 import { color, experimentLine, fmtMetric, shorten } from '../format.ts';
 
 /** `arlo status <id>`: progress, best so far and budget left (from the live workflow). */
@@ -28,13 +29,14 @@ export async function statusCommand(campaignId: string, opts: { json?: boolean }
       );
       return;
     }
-    printStatus(status);
+    const progress = await Promise.all(status.running.map((r) => trainingProgress(c, r.workflowId)));
+    printStatus(status, progress);
   } finally {
     await c.close();
   }
 }
 
-export function printStatus(s: CampaignStatus): void {
+export function printStatus(s: CampaignStatus, progress: Array<string | null> = []): void {
   const arrow = s.metric.direction === 'max' ? '↑' : '↓';
   console.log(`  ${s.agent} agent on ${s.experiment}; metric ${s.metric.name} ${arrow}; phase ${s.phase}`);
   const minutes =
@@ -50,7 +52,10 @@ export function printStatus(s: CampaignStatus): void {
       `  best:     #${s.champion.n} ${s.metric.name}=${fmtMetric(s.champion.metric)} (${gain >= 0 ? '+' : ''}${fmtMetric(gain)} vs baseline) ${shorten(s.champion.hypothesis, 60)}`,
     );
   }
-  for (const r of s.running) console.log(`  running:  #${r.n} ${shorten(r.hypothesis, 90)}`);
+  s.running.forEach((r, i) => {
+    console.log(`  running:  #${r.n} ${shorten(r.hypothesis, 90)}`);
+    if (progress[i]) console.log(`            ${progress[i]}`);
+  });
   if (s.message) console.log(color.yellow(`  ! ${s.message}`));
   const llm = llmLine(s);
   if (llm) console.log(`  ${llm}`);

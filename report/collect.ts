@@ -1,11 +1,11 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Spec } from '../arch/spec.ts';
 import { getTemplate } from '../experiments/index.ts';
 import { parseCurveCsv } from '../history/format.ts';
-import { listExperimentBlobs, readBlobsById, readChampionTags, readResultLines } from '../history/read.ts';
+import { forEachBlob, listExperimentBlobs, readBlobsById, readChampionTags, readResultLines } from '../history/read.ts';
 import type { HistoryRepo } from '../history/types.ts';
-import type { SpecCost } from './cost.ts';
-import { costSpecBlobs } from './cost-pool.ts';
+import { specCost, type SpecCost } from './cost.ts';
 import { buildReportData, type Direction, type ReportData } from './data.ts';
 
 // Reads what a report needs from a campaign's history in a fixed number of git calls, whatever
@@ -57,6 +57,14 @@ async function saveCostCache(repo: HistoryRepo, costs: ReadonlyMap<string, SpecC
     await rename(tmp, path); // atomic: concurrent reports each write a complete file
   } catch {
     /* a read-only history still gets its report */
+  }
+}
+
+function costOfText(text: string): SpecCost | null {
+  try {
+    return specCost(JSON.parse(text) as Spec);
+  } catch {
+    return null;
   }
 }
 
@@ -112,7 +120,7 @@ export async function collectReportData(c: ReportCampaign, now = new Date()): Pr
   // cost model while git reads them, and remember the result by blob id.
   const [contents] = await Promise.all([
     readBlobsById(repo, want),
-    costSpecBlobs(repo, missingSpecs, (sha, cost) => cache.set(sha, cost)),
+    forEachBlob(repo, missingSpecs, (sha, text) => cache.set(sha, costOfText(text))),
   ]);
   if (missingSpecs.length > 0) await saveCostCache(repo, cache);
 

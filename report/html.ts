@@ -180,9 +180,9 @@ const DRAW = `
   var point = function (key) { return function (p) { return { x: p[key], y: p.y, n: p.n }; }; };
   var xs = data.scatter.kept.concat(data.scatter.discarded);
   var logScale = function (key) {
-    var v = xs.map(function (p) { return p[key]; }).filter(function (x) { return x > 0; });
-    if (v.length === 0) return false;
-    return Math.max.apply(null, v) / Math.min.apply(null, v) > 20;
+    var lo = Infinity, hi = 0;
+    for (var i = 0; i < xs.length; i++) { var x = xs[i][key]; if (x > 0) { if (x < lo) lo = x; if (x > hi) hi = x; } }
+    return hi > 0 && hi / lo > 20;
   };
   var costChart = new Chart(document.getElementById('chart-cost'), {
     type: 'scatter',

@@ -15,8 +15,6 @@ import {
 } from '../history/read.ts';
 import type { HistoryRepo } from '../history/types.ts';
 import { collectReportData } from '../report/collect.ts';
-import { costSpecBlobs } from '../report/cost-pool.ts';
-import { countParams, forwardMacs } from '../arch/cost.ts';
 import { generateHistory, type GeneratedHistory } from '../scripts/generate-history.ts';
 import { tempHome } from './helpers/temporal-env.ts';
 
@@ -102,22 +100,6 @@ describe('bulk readers', () => {
     await forEachBlob(repo, [...shas, '0'.repeat(40)], (sha, text) => streamed.push([sha, text]));
     expect(streamed.map(([sha]) => sha)).toEqual([...new Set(shas)]);
     for (const [sha, text] of streamed) expect(text).toBe(batch.get(sha));
-  });
-
-  it('costSpecBlobs gives the same model sizes with and without its worker thread', async () => {
-    const shas = (await listExperimentBlobs(repo, ID, { names: ['spec.json'] })).map((b) => b.sha);
-    const here = new Map<string, unknown>();
-    const parallel = new Map<string, unknown>();
-    const single = await costSpecBlobs(repo, shas, (sha, cost) => here.set(sha, cost), { parallelFrom: Infinity });
-    const split = await costSpecBlobs(repo, shas, (sha, cost) => parallel.set(sha, cost), { parallelFrom: 0 });
-    expect(single).toEqual({ here: here.size, worker: 0 });
-    expect(split.worker).toBeGreaterThan(0); // the worker thread really ran
-    expect(split.here + split.worker).toBe(here.size);
-    expect(here.size).toBe(new Set(shas).size);
-    expect(parallel).toEqual(here);
-    const rec = (await readExperiment(repo, ID, 100))!;
-    const sha100 = (await listExperimentBlobs(repo, ID, { ns: [100], names: ['spec.json'] }))[0]!.sha;
-    expect(here.get(sha100)).toEqual({ params: countParams(rec.spec.arch), macs: forwardMacs(rec.spec.arch), epochs: rec.spec.recipe.epochs });
   });
 
   it('readChampionTags maps kept experiments to their commits', async () => {

@@ -24,6 +24,9 @@ const CURVE_SKIP = new Set(['epoch', 'epochs', 'seconds', 'step', 'steps']);
 
 interface ProposalView {
   agent: string | null;
+  /** LLM model and tokens spent on this proposal (proposal.llm), when an LLM proposed it. */
+  model: string | null;
+  tokens: number | null;
   rationale: string | null;
   expectedEffect: string | null;
   parent: number | null;
@@ -34,8 +37,11 @@ interface ProposalView {
 export function proposalView(proposal: unknown): ProposalView {
   const p = (typeof proposal === 'object' && proposal !== null ? proposal : {}) as Record<string, unknown>;
   const str = (x: unknown) => (typeof x === 'string' && x.trim() !== '' ? x : null);
+  const llm = (typeof p.llm === 'object' && p.llm !== null ? p.llm : {}) as { model?: unknown; usage?: { totalTokens?: unknown } };
   return {
     agent: str(p.agent),
+    model: str(llm.model),
+    tokens: typeof llm.usage?.totalTokens === 'number' ? llm.usage.totalTokens : null,
     rationale: str(p.rationale),
     expectedEffect: str(p.expectedEffect),
     parent: typeof p.parent === 'number' && Number.isInteger(p.parent) ? p.parent : null,
@@ -60,6 +66,14 @@ export function curveSeries(curve: ReadonlyArray<Record<string, number>>): Array
   return names.map((name) => ({ name, values: curve.map((row) => (typeof row[name] === 'number' ? row[name]! : NaN)) }));
 }
 
+function recordedFidelity(metrics: Record<string, unknown>): string | null {
+  for (const key of ['fidelity', 'rung']) {
+    const v = metrics[key];
+    if (typeof v === 'string' || typeof v === 'number') return String(v);
+  }
+  return null;
+}
+
 /** A recorded spread of the metric (`spread`, `<metric>_spread` or `<metric>_std`), else null. */
 function metricSpread(metrics: Record<string, unknown>, metricName: string): number | null {
   for (const key of ['spread', `${metricName}_spread`, `${metricName}_std`]) {
@@ -82,9 +96,14 @@ export interface ShowResult {
   rationale: string | null;
   expectedEffect: string | null;
   agent: string | null;
+  model: string | null;
+  tokens: number | null;
   parent: number | null;
   edits: string[];
   decision: string;
+  /** Fidelity rung the metric was measured at, when recorded (a later feature); null until then. */
+  fidelity: string | null;
+  epochs: number | null;
   metricName: string;
   metric: number | null;
   parentMetric: number | null;
@@ -133,9 +152,13 @@ export async function collectShow(c: ReviewedCampaign, n: number): Promise<ShowR
     rationale: view.rationale,
     expectedEffect: view.expectedEffect,
     agent: view.agent,
+    model: view.model,
+    tokens: view.tokens,
     parent: view.parent,
     edits: view.editDescriptions,
     decision: rec.decision.reason,
+    fidelity: recordedFidelity(rec.metrics ?? {}),
+    epochs: rec.spec?.recipe?.epochs ?? null,
     metricName: rec.metricName,
     metric: rec.metric,
     parentMetric,
@@ -195,6 +218,7 @@ export function renderShow(s: ShowResult, c: Pick<ReviewedCampaign, 'repo' | 'di
   if (s.rationale) field('rationale', s.rationale);
   if (s.expectedEffect) field('expected', s.expectedEffect);
   field('agent', `${s.agent ?? '—'}${s.parent === null ? ' (baseline: no parent)' : `, parent #${s.parent}`}`);
+  if (s.model || s.tokens !== null) field('llm', `${s.model ?? '—'}, ${s.tokens === null ? '—' : fmtCount(s.tokens)} tokens`);
   if (s.edits.length > 0) field('edits', s.edits.join('; '));
   field('decision', s.decision);
   if (s.error) field('error', `${s.error.class}: ${s.error.message}`);
@@ -209,6 +233,9 @@ export function renderShow(s: ShowResult, c: Pick<ReviewedCampaign, 'repo' | 'di
   section('metrics');
   const keys = Object.keys(s.metrics);
   const keyWidth = Math.max(12, ...keys.map((k) => k.length));
+  out.push(
+    `  ${'fidelity'.padEnd(keyWidth)}  ${s.fidelity ?? '—'}${s.epochs !== null ? color.dim(`  (trained the recipe's ${s.epochs} epoch${s.epochs === 1 ? '' : 's'})`) : ''}`,
+  );
   for (const k of keys) {
     const v = s.metrics[k];
     out.push(`  ${k.padEnd(keyWidth)}  ${typeof v === 'number' ? fmtMetric(v) : String(v)}`);

@@ -6,6 +6,7 @@ import { startTestServer } from '../test/helpers/temporal-env.ts';
 import { benchEfficiency } from './efficiency.ts';
 import { benchOverhead } from './overhead.ts';
 import { renderMarkdown, type BenchSection } from './report.ts';
+import { benchHistoryScale } from './history-scale.ts';
 import { benchScaling } from './scaling.ts';
 import { benchThroughput } from './throughput.ts';
 
@@ -41,6 +42,15 @@ async function main(): Promise<void> {
         ? { template: 'smoke', target: 0.2, seeds: [1, 2], maxExperiments: 5, parallel: 2, dataDir }
         : { template: 'deep-mlp', target: 0.45, seeds: [1, 2, 3, 4, 5], maxExperiments: 12, parallel: 2, dataDir },
     ),
+  );
+
+  process.stderr.write('part 5: history scale\n');
+  sections.push(
+    benchHistoryScale({
+      experiments: quick ? 1000 : 10_000,
+      runs: quick ? 2 : 3,
+      home: resolve(process.env.ARLO_HOME ?? '.arlo', 'bench', quick ? 'history-1k' : 'history-10k'),
+    }),
   );
 
   const date = new Date().toISOString().slice(0, 10);

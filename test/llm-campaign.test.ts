@@ -10,7 +10,7 @@ import type { CampaignConfig } from '../config/campaign-config.ts';
 import { LLM_DEFAULTS } from '../config/campaign-config.ts';
 import { getTemplate } from '../experiments/index.ts';
 import { openHistory, readExperiment, readResults } from '../history/index.ts';
-import { createArloWorker, workflowBundle } from '../worker.ts';
+import { workflowBundle } from '../worker.ts';
 import { statusQuery, steerUpdate, unpauseSignal } from '../workflows/messages.ts';
 import type { CampaignInput, CampaignResult } from '../workflows/types.ts';
 import {
@@ -22,7 +22,7 @@ import {
   type FixtureRequest,
   type OpenAiFixture,
 } from './helpers/openai-fixture.ts';
-import { startTestServer, tempHome, waitFor } from './helpers/temporal-env.ts';
+import { startTestServer, tempHome, waitFor, withWorker as withTestWorker } from './helpers/temporal-env.ts';
 
 // Campaigns with `agent: llm` on the real Temporal dev server, with real TF.js training (the tiny
 // `smoke` template) and real git records, proposing through the REAL ChatOpenAI client against a
@@ -90,22 +90,8 @@ function llmConfig(id: string, over: Partial<CampaignConfig> = {}): CampaignConf
   };
 }
 
-async function withWorker<T>(home: string, queues: ReturnType<typeof taskQueues>, fn: () => Promise<T>): Promise<T> {
-  const worker = await createArloWorker({
-    address: env.address,
-    namespace: 'default',
-    slots: 1,
-    taskQueues: queues,
-    workflowBundle: bundle,
-    context: { home, dataDir: DATA_DIR },
-  });
-  const running = worker.run();
-  try {
-    return await fn();
-  } finally {
-    worker.shutdown();
-    await running;
-  }
+function withWorker<T>(home: string, queues: ReturnType<typeof taskQueues>, fn: () => Promise<T>): Promise<T> {
+  return withTestWorker({ env, bundle, home, dataDir: DATA_DIR, queues }, fn);
 }
 
 /** Every file path on a campaign branch. */

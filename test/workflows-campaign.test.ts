@@ -8,10 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CampaignConfig } from '../config/campaign-config.ts';
 import { getTemplate } from '../experiments/index.ts';
 import { openHistory, readResults } from '../history/index.ts';
-import { createArloWorker, workflowBundle } from '../worker.ts';
+import { workflowBundle } from '../worker.ts';
 import { pauseSignal, statusQuery, stopSignal, unpauseSignal } from '../workflows/messages.ts';
 import type { CampaignInput, CampaignResult } from '../workflows/types.ts';
-import { startTestServer, tempHome, waitFor } from './helpers/temporal-env.ts';
+import { startTestServer, tempHome, waitFor, withWorker as withTestWorker } from './helpers/temporal-env.ts';
 
 // A real campaign through the real Temporal dev server, with real TF.js training on the small
 // `smoke` template and real git recording.
@@ -51,22 +51,8 @@ function config(id: string, overrides: Partial<CampaignConfig> = {}): CampaignCo
   };
 }
 
-async function withWorker<T>(home: string, queues: ReturnType<typeof taskQueues>, fn: () => Promise<T>): Promise<T> {
-  const worker = await createArloWorker({
-    address: env.address,
-    namespace: 'default',
-    slots: 1,
-    taskQueues: queues,
-    workflowBundle: bundle,
-    context: { home, dataDir: DATA_DIR },
-  });
-  const running = worker.run();
-  try {
-    return await fn();
-  } finally {
-    worker.shutdown();
-    await running;
-  }
+function withWorker<T>(home: string, queues: ReturnType<typeof taskQueues>, fn: () => Promise<T>): Promise<T> {
+  return withTestWorker({ env, bundle, home, dataDir: DATA_DIR, queues }, fn);
 }
 
 function gitCount(home: string, id: string): number {

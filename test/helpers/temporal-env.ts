@@ -3,6 +3,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { createArloWorker } from '../../worker.ts';
+import type { TaskQueues } from '../../workflows/types.ts';
 import { findTemporalBinary } from '../../server/temporal-binary.ts';
 import { BEST_METRIC, CAMPAIGN_ID, EXPERIMENTS_DONE } from '../../workflows/search-attributes.ts';
 
@@ -59,3 +62,25 @@ export async function freePort(): Promise<number> {
   throw new Error('no free TCP port found in 20000-32000');
 }
 const usedPorts = new Set<number>();
+
+/** Runs `fn` while a fresh arlo worker (1 training slot) polls `queues` on the test server. */
+export async function withWorker<T>(
+  opts: { env: TestWorkflowEnvironment; bundle: WorkflowBundleWithSourceMap; home: string; dataDir: string; queues: TaskQueues },
+  fn: () => Promise<T>,
+): Promise<T> {
+  const worker = await createArloWorker({
+    address: opts.env.address,
+    namespace: 'default',
+    slots: 1,
+    taskQueues: opts.queues,
+    workflowBundle: opts.bundle,
+    context: { home: opts.home, dataDir: opts.dataDir },
+  });
+  const running = worker.run();
+  try {
+    return await fn();
+  } finally {
+    worker.shutdown();
+    await running;
+  }
+}

@@ -4,7 +4,7 @@ import { inferShapes } from './analyze.ts';
 import { cloneSpec } from './clone.ts';
 import { describeEdit } from './describe.ts';
 import { EditError } from './errors.ts';
-import { formatIdList, formatShape, formatValue } from './format.ts';
+import { formatIdList, formatShape, formatValue, showInvisible } from './format.ts';
 import { ancestors, consumers, liveNodes, nodesById } from './graph.ts';
 import { numberedId, uniqueId } from './ids.ts';
 import { isActivation, isIntegerIn, isSingleInputOp } from './params.ts';
@@ -45,7 +45,9 @@ function getNode(ctx: EditContext, id: unknown, role: string): ArchNode {
   const byId = nodesById(ctx.draft.arch);
   const node = typeof id === 'string' ? byId.get(id) : undefined;
   if (!node) {
-    throw ctx.fail(`${role} node ${formatValue(id)} does not exist (known nodes: ${formatIdList([...byId.keys()])})`);
+    const cleaned = typeof id === 'string' ? id.replace(/[\p{Cf}\s]/gu, '') : '';
+    const hint = cleaned !== id && byId.has(cleaned) ? ` (did you mean "${cleaned}"? the id holds invisible characters or spaces)` : '';
+    throw ctx.fail(`${role} node ${formatValue(id)} does not exist${hint} (known nodes: ${formatIdList([...byId.keys()])})`);
   }
   return node;
 }
@@ -175,7 +177,7 @@ function applyInsertLayer(ctx: EditContext, edit: Extract<Edit, { op: 'insertLay
 
 function applyRemoveLayer(ctx: EditContext, edit: Extract<Edit, { op: 'removeLayer' }>): void {
   const node = getNode(ctx, edit.node, 'layer');
-  if (node.op === 'input') throw ctx.fail(`node "${node.id}" is the input node; it cannot be removed`);
+  if (node.op === 'input') throw ctx.fail(`node "${node.id}" is the input node; it cannot be removed (every model starts from it); remove a layer after it instead`);
   requireNotOutput(ctx, node.id, 'it cannot be removed; remove a layer before it instead');
   if (!isSingleInputOp(node.op)) {
     throw ctx.fail(
@@ -302,7 +304,7 @@ function safeDescribe(edit: Edit): string {
  * Throws EditError naming the node or recipe field and what is wrong.
  */
 export function applyEdit(spec: Spec, edit: Edit, limits: SizeLimits = DEFAULT_LIMITS): Spec {
-  const label = `cannot apply "${safeDescribe(edit)}"`;
+  const label = `cannot apply "${showInvisible(safeDescribe(edit))}"`;
   const fail = (message: string) => new EditError(`${label}: ${message}`, edit);
   if (!edit || typeof edit !== 'object' || !(EDIT_OPS as readonly string[]).includes((edit as { op: unknown }).op as string)) {
     throw fail(`unknown edit op ${formatValue((edit as { op?: unknown } | null)?.op)} (known ops: ${EDIT_OPS.join(', ')})`);

@@ -11,9 +11,17 @@ export function formatIdList(ids: readonly string[], max = 12): string {
   return `${ids.slice(0, max).join(', ')}, ... (${ids.length - max} more)`;
 }
 
+/**
+ * Invisible characters (zero-width spaces and joiners, bidirectional marks and overrides, BOM, soft
+ * hyphen) as \u escapes, so "h1\u200b" is not shown as "h1" in a message saying it does not exist.
+ */
+export function showInvisible(text: string): string {
+  return text.replace(/[\p{Cf}\u2028\u2029]/gu, (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}`);
+}
+
 /** Stable text for any value a user may have put in a numeric field (NaN, strings, undefined). */
 export function formatValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'string') return showInvisible(JSON.stringify(value));
   if (typeof value === 'number') return String(value);
   if (value === undefined) return 'missing';
   try {

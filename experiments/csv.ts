@@ -40,7 +40,17 @@ export function csvTemplate(file: string, opts: CsvTemplateOptions = {}): Experi
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new DatasetError(`cannot read CSV file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    const fix =
+      code === 'ENOENT'
+        ? `check the path (a relative path is resolved from the directory arlo runs in, ${process.cwd()})`
+        : code === 'EISDIR'
+          ? 'name a file, not a directory, e.g. csv:./data/iris.csv'
+          : 'check that the file exists and is readable';
+    throw new DatasetError(`cannot read CSV file ${file}: ${code}; ${fix}`);
+  }
+  if (text.includes('\u0000')) {
+    throw new DatasetError(`${file}: not a text CSV file (it contains NUL bytes); export the data as comma-separated text`);
   }
   const header = hasHeader(text);
   const source = {
@@ -110,9 +120,16 @@ function largestLabel(text: string, labelColumn: number, header: boolean): numbe
   return max;
 }
 
-/** A first row with any cell that is not a number is a header. */
+/**
+ * A first row with a cell that is text (not a number) is a header. Empty, NaN and Infinity cells
+ * do not make a header: they are a broken data row, and parsing reports them by row and column
+ * instead of silently dropping the row.
+ */
 function hasHeader(text: string): boolean {
   const first = text.split(/\r?\n/).find((l) => l.trim() !== '');
   if (first === undefined) return false;
-  return first.split(',').some((cell) => cell.trim() === '' || !Number.isFinite(Number(cell.trim())));
+  return first.split(',').some((cell) => {
+    const c = cell.trim();
+    return c !== '' && Number.isNaN(Number(c)) && !/^[+-]?(nan|inf(inity)?)$/i.test(c);
+  });
 }

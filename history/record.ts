@@ -36,11 +36,11 @@ function checkIso(value: unknown, field: string): void {
   }
 }
 
-function serialisable(value: unknown, field: string): void {
+function serialisable(value: unknown, field: string, where = ''): void {
   try {
     JSON.stringify(value);
   } catch (err) {
-    invalid(`${field} is not JSON-serialisable: ${(err as Error).message}`);
+    invalid(`${where}${field} is not JSON-serialisable (${(err as Error).message.split('\n')[0]}); pass plain JSON data: no cycles, BigInt or class instances`);
   }
 }
 
@@ -48,24 +48,34 @@ function validateExperiment(rec: ExperimentRecord): void {
   if (typeof rec !== 'object' || rec === null) invalid('experiment record must be an object');
   validateCampaignId(rec.campaignId);
   validateN(rec.n);
-  if (!STATUSES.has(rec.status)) invalid(`status must be kept, discarded or failed, got ${JSON.stringify(rec.status)}`);
+  // Every message names the experiment: nothing was written, and the caller can fix that one record.
+  const where = `experiment ${rec.n} of ${rec.campaignId}: `;
+  const bad = (message: string): never => invalid(`${where}${message}`);
+  if (!STATUSES.has(rec.status)) bad(`status must be kept, discarded or failed, got ${JSON.stringify(rec.status)}`);
   for (const field of ['workflowId', 'hypothesis', 'specHash', 'metricName'] as const) {
-    if (typeof rec[field] !== 'string') invalid(`${field} must be a string`);
+    if (typeof rec[field] !== 'string') bad(`${field} must be a string, got ${rec[field] === null ? 'null' : typeof rec[field]}`);
   }
-  if (rec.metric !== null && typeof rec.metric !== 'number') invalid('metric must be a number or null');
-  if (!rec.decision || typeof rec.decision !== 'object') invalid('decision must be an object');
-  if (!Array.isArray(rec.curve)) invalid('curve must be an array of rows');
-  if (typeof rec.durationMs !== 'number') invalid('durationMs must be a number');
-  checkIso(rec.recordedAt, 'recordedAt');
-  serialisable(rec.proposal, 'proposal');
-  serialisable(rec.spec, 'spec');
-  serialisable(rec.metrics, 'metrics');
+  if (rec.metric !== null && typeof rec.metric !== 'number') bad('metric must be a number or null');
+  if (typeof rec.metric === 'number' && !Number.isFinite(rec.metric)) {
+    // JSON would store NaN/Infinity as null: a kept result without its number.
+    bad(`metric ${rec.metric} is not finite; record a diverged or failed run with status "failed" and metric null`);
+  }
+  if (!rec.decision || typeof rec.decision !== 'object') bad('decision must be an object');
+  if (!Array.isArray(rec.curve)) bad('curve must be an array of rows');
+  if (typeof rec.durationMs !== 'number') bad('durationMs must be a number');
+  checkIso(rec.recordedAt, `${where}recordedAt`);
+  serialisable(rec.proposal, 'proposal', where);
+  serialisable(rec.spec, 'spec', where);
+  serialisable(rec.metrics, 'metrics', where);
   const reserved = new Set(['proposal.json', 'spec.json', 'metrics.json', 'curve.csv']);
   for (const [name, content] of Object.entries(rec.attachments ?? {})) {
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name) || reserved.has(name)) {
-      invalid(`attachment name ${JSON.stringify(name)} must be a plain file name other than ${[...reserved].join(', ')}`);
+      bad(
+        `attachment name ${JSON.stringify(name)} must be a plain file name (letters, digits, ".", "_", "-"; no "/") ` +
+          `other than ${[...reserved].join(', ')}`,
+      );
     }
-    if (typeof content !== 'string') invalid(`attachment ${name} must be a string`);
+    if (typeof content !== 'string') bad(`attachment ${name} must be a string`);
   }
 }
 

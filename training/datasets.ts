@@ -198,10 +198,17 @@ export function parseCsvDataset(text: string, src: CsvSource, numClasses: number
     if (width < 0) {
       width = cells.length;
       widthLine = lineNo;
-      if (width < 2) throw new DatasetError(`${where}: row ${lineNo} has ${width} column; need features and a label`);
+      if (width < 2) {
+        const sep = otherSeparator(line);
+        throw new DatasetError(
+          `${where}: row ${lineNo} has ${width} column; need features and a label` +
+            (sep ? ` (cells must be separated by commas, this row seems to use ${sep})` : '; give each row numeric features, then the label, separated by commas'),
+        );
+      }
     } else if (cells.length !== width) {
       throw new DatasetError(
-        `${where}: row ${lineNo} has ${cells.length} columns, expected ${width} (as in row ${widthLine})`,
+        `${where}: row ${lineNo} has ${cells.length} columns, expected ${width} (as in row ${widthLine}); ` +
+          'every row needs the same number of comma-separated cells: fix or delete that row',
       );
     }
     const vals = new Array<number>(width);
@@ -209,15 +216,28 @@ export function parseCsvDataset(text: string, src: CsvSource, numClasses: number
       const cell = cells[c].trim();
       const v = cell === '' ? NaN : Number(cell);
       if (!Number.isFinite(v)) {
-        const hint = rows.length === 0 && !src.header ? ' (if this row is a header, set header: true)' : '';
-        throw new DatasetError(`${where}: row ${lineNo}, column ${c + 1}: not a number: ${JSON.stringify(cells[c])}${hint}`);
+        const sep = otherSeparator(cells[c]);
+        const missing = cell === '' || /^[+-]?(nan|inf(inity)?)$/i.test(cell);
+        // Text in the first row may be a header; an empty or NaN cell is a broken data row.
+        const hint = rows.length === 0 && !src.header && !missing ? ' (if this row is a header, set header: true)' : '';
+        const fix = sep
+          ? `cells must be separated by commas, this row seems to use ${sep}`
+          : cell === ''
+            ? 'fill in the empty cell or delete the row'
+            : missing
+              ? 'NaN and infinite values are not allowed: fill in the value or delete the row'
+              : 'every cell must be a plain number (no quotes, units or text): fix or delete the row';
+        throw new DatasetError(`${where}: row ${lineNo}, column ${c + 1}: not a number: ${JSON.stringify(cells[c])}${hint}; ${fix}`);
       }
       vals[c] = v;
     }
     rows.push(vals);
     rowLine.push(lineNo);
   }
-  if (rows.length === 0) throw new DatasetError(`${where}: the file is empty (no data rows)`);
+  if (rows.length === 0) {
+    const what = width > 0 ? 'the file is empty apart from its header row (no data rows)' : 'the file is empty (no data rows)';
+    throw new DatasetError(`${where}: ${what}; add one sample per line: numeric features, then an integer label, e.g. 0.5,1.2,0`);
+  }
   const holdoutFraction = src.holdoutFraction ?? 0;
   if (!(holdoutFraction >= 0 && src.validationFraction + holdoutFraction < 1)) {
     throw new DatasetError(
@@ -226,7 +246,10 @@ export function parseCsvDataset(text: string, src: CsvSource, numClasses: number
   }
   const labelCol = src.labelColumn < 0 ? width + src.labelColumn : src.labelColumn;
   if (labelCol < 0 || labelCol >= width) {
-    throw new DatasetError(`${where}: labelColumn ${src.labelColumn} is outside the ${width} columns`);
+    throw new DatasetError(
+      `${where}: labelColumn ${src.labelColumn} is outside the ${width} columns; ` +
+        `use 0..${width - 1}, or a negative number counting from the end (-1 is the last column), e.g. csv:<file>?label=-1`,
+    );
   }
   const nFeat = width - 1;
   const sampleShape = src.sampleShape ?? [nFeat];
@@ -253,7 +276,10 @@ export function parseCsvDataset(text: string, src: CsvSource, numClasses: number
   }
   const present = counts.filter((c) => c > 0).length;
   if (present < 2) {
-    throw new DatasetError(`${where}: all ${n} rows have label ${labels[0]}; a classification task needs at least 2 classes`);
+    throw new DatasetError(
+      `${where}: all ${n} rows have label ${labels[0]}; a classification task needs at least 2 classes: ` +
+        `add rows of other classes, or check that the label column (${labelCol + 1}) is the right one`,
+    );
   }
 
   // Stratified split fixed by splitSeed: per class, a seeded shuffle; the first
@@ -274,7 +300,10 @@ export function parseCsvDataset(text: string, src: CsvSource, numClasses: number
   }
   holdoutIdx.sort((a, b) => a - b);
   if (valIdx.length === 0 || trainIdx.length === 0) {
-    throw new DatasetError(`${where}: ${n} rows are too few for validationFraction ${src.validationFraction}`);
+    throw new DatasetError(
+      `${where}: ${n} rows are too few for validationFraction ${src.validationFraction}: ` +
+        'no rows would be left for validation or for training; add rows (10 or more per class is a sensible minimum)',
+    );
   }
   valIdx.sort((a, b) => a - b);
   trainIdx.sort((a, b) => a - b);
@@ -302,6 +331,13 @@ export function parseCsvDataset(text: string, src: CsvSource, numClasses: number
     sampleShape: [...sampleShape],
     numClasses,
   };
+}
+
+/** `";"` or `"a tab"` when a cell holds that separator instead of commas, else null. */
+function otherSeparator(text: string): string | null {
+  if (text.includes(';')) return '";"';
+  if (text.includes('\t')) return 'tabs';
+  return null;
 }
 
 /** The data directory: explicit argument, else $ARLO_DATA_DIR, else `fallback`. */

@@ -39,11 +39,19 @@ export interface TrainResult {
   seconds: number;
   /** True when training ended before the planned epochs: divergence or `maxSeconds` reached. */
   stoppedEarly: boolean;
-  /** True when the training loss became NaN or infinite; losses are then reported as DIVERGED_LOSS. */
+  /**
+   * True when the training or validation loss became NaN, infinite or at least DIVERGED_LOSS
+   * (no model that still trains gets there); losses are then reported as DIVERGED_LOSS.
+   */
   diverged: boolean;
+  /** When diverged: where and how, and what to change (e.g. the learning rate). */
+  divergence?: string;
 }
 
-/** JSON-safe stand-in for a NaN/infinite loss (NaN and Infinity do not survive JSON payloads). */
+/**
+ * JSON-safe stand-in for a NaN/infinite loss (NaN and Infinity do not survive JSON payloads), and
+ * the threshold: a finite loss this large also counts as diverged.
+ */
 export const DIVERGED_LOSS = 1e9;
 
 /**
@@ -127,6 +135,14 @@ export async function trainSpec(opts: TrainOptions): Promise<TrainResult> {
   const curve: EpochReport[] = [];
   let lastYield = performance.now();
   let diverged = false;
+  let divergence: string | undefined;
+  const diverge = (where: string, loss: number): void => {
+    diverged = true;
+    const what = Number.isNaN(loss) ? 'NaN' : Number.isFinite(loss) ? `${loss.toExponential(2)} (≥ ${DIVERGED_LOSS.toExponential(0)})` : 'infinite';
+    divergence =
+      `training diverged in ${where}: the loss became ${what} with ${recipe.optimizer} at learningRate ${recipe.learningRate}; ` +
+      'lower recipe.learningRate (e.g. 10× smaller) or add normalisation (addNorm) to make this model train';
+  };
   let outOfTime = false;
   let trainLoss = NaN;
   let lastEval = { loss: NaN, accuracy: 0 };
@@ -157,8 +173,8 @@ export async function trainSpec(opts: TrainOptions): Promise<TrainResult> {
             return tf.losses.softmaxCrossEntropy(yb, logits) as tf.Scalar;
           });
         });
-        if (!Number.isFinite(lossValue)) {
-          diverged = true;
+        if (!(lossValue < DIVERGED_LOSS)) {
+          diverge(`epoch ${epoch}, batch ${Math.floor(start / batchSize) + 1}`, lossValue);
           break;
         }
         lossSum += lossValue * bs;
@@ -172,7 +188,7 @@ export async function trainSpec(opts: TrainOptions): Promise<TrainResult> {
       trainLoss = diverged ? NaN : lossSum / lossCount;
       lastEval = evaluate(model, data, sampleSize, evalBatch);
       // The last update can also be the one that broke the weights.
-      if (nVal > 0 && !Number.isFinite(lastEval.loss)) diverged = true;
+      if (!diverged && nVal > 0 && !(lastEval.loss < DIVERGED_LOSS)) diverge(`epoch ${epoch} (validation loss)`, lastEval.loss);
       const report: EpochReport = {
         epoch,
         epochs: recipe.epochs,
@@ -204,6 +220,7 @@ export async function trainSpec(opts: TrainOptions): Promise<TrainResult> {
       seconds: elapsed(),
       stoppedEarly: diverged || outOfTime,
       diverged,
+      ...(divergence ? { divergence } : {}),
     };
   } finally {
     optimizer.dispose();
@@ -212,7 +229,7 @@ export async function trainSpec(opts: TrainOptions): Promise<TrainResult> {
 }
 
 function finiteOr(v: number): number {
-  return Number.isFinite(v) ? v : DIVERGED_LOSS;
+  return Number.isFinite(v) && v < DIVERGED_LOSS ? v : DIVERGED_LOSS;
 }
 
 function sameShape(a: number[], b: number[]): boolean {
@@ -221,7 +238,9 @@ function sameShape(a: number[], b: number[]): boolean {
 
 function checkRecipe(r: Spec['recipe']): void {
   if (r.optimizer !== 'adam' && r.optimizer !== 'sgd') throw new CompileError(`unknown optimizer ${JSON.stringify(r.optimizer)}`);
-  if (!(r.learningRate > 0) || !Number.isFinite(r.learningRate)) throw new CompileError(`learningRate must be > 0, got ${r.learningRate}`);
+  if (!(r.learningRate > 0) || !Number.isFinite(r.learningRate)) {
+    throw new CompileError(`recipe.learningRate must be a finite number > 0, got ${r.learningRate}; use e.g. 0.001`);
+  }
   if (!Number.isInteger(r.batchSize) || r.batchSize < 1) throw new CompileError(`batchSize must be a positive integer, got ${r.batchSize}`);
   if (!Number.isInteger(r.epochs) || r.epochs < 1) throw new CompileError(`epochs must be a positive integer, got ${r.epochs}`);
 }

@@ -7,7 +7,8 @@ import type { Spec } from '../../arch/spec.ts';
 import type { ExperimentTemplate } from '../../experiments/template.ts';
 import type { ResultLine } from '../../history/types.ts';
 import { limitsFor } from '../limits.ts';
-import { answerSchema, toEdit, type LlmAnswer } from './schema.ts';
+import type { z } from 'zod';
+import { answerSchema, flatEditSchema, toEdit, type LlmAnswer } from './schema.ts';
 
 // Everything an answer must satisfy before it is trained, each failure as one precise sentence
 // that goes back to the model in a repair request: schema, allowed edit kinds, fields per kind,
@@ -28,15 +29,28 @@ export type Validated =
 
 const MAX_ERRORS = 8;
 
+/**
+ * Longest accepted text fields, in characters. An answer travels through workflow history (2 MB
+ * payload limit), git and every later prompt, so a runaway answer is sent back, not stored.
+ */
+export const MAX_TEXT_CHARS = { hypothesis: 1000, rationale: 4000, expectedEffect: 1000 } as const;
+
 export function validateAnswer(value: unknown, ctx: ValidationContext): Validated {
   const parsed = answerSchema.safeParse(value);
   if (!parsed.success) {
-    const errors = parsed.error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : '(the answer)'}: ${i.message}`);
+    const errors = parsed.error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : '(the answer)'}: ${i.message}${schemaFix(i, value)}`);
     return { ok: false, errors: errors.slice(0, MAX_ERRORS) };
   }
   const answer = parsed.data;
   const errors: string[] = [];
-  if (answer.hypothesis.trim() === '') errors.push('hypothesis: must not be empty');
+  // Zero-width and direction marks count as empty: they show as nothing in every record.
+  if (answer.hypothesis.replace(/[\p{Cf}\s]/gu, '') === '') errors.push('hypothesis: must not be empty');
+  for (const field of ['hypothesis', 'rationale', 'expectedEffect'] as const) {
+    const length = answer[field].length;
+    if (length > MAX_TEXT_CHARS[field]) {
+      errors.push(`${field}: ${length} characters is too long; keep it under ${MAX_TEXT_CHARS[field]} characters`);
+    }
+  }
   if (answer.edits.length === 0) errors.push(`edits: give 1 to ${ctx.maxEdits} edits`);
   if (answer.edits.length > ctx.maxEdits) errors.push(`edits: ${answer.edits.length} edits given; give at most ${ctx.maxEdits}`);
   const allowed = ctx.template.editPolicy.allowed;
@@ -91,4 +105,20 @@ export function validateAnswer(value: unknown, ctx: ValidationContext): Validate
     };
   }
   return { ok: true, answer, edits, spec, specHash: hash };
+}
+
+/** What to do about a schema violation, for the repair message (zod says only what is wrong). */
+function schemaFix(issue: z.core.$ZodIssue, value: unknown): string {
+  const inEdit = issue.path[0] === 'edits' && issue.path.length >= 2;
+  const fields = inEdit ? Object.keys(flatEditSchema.shape) : Object.keys(answerSchema.shape);
+  if (issue.code === 'unrecognized_keys') {
+    return `; remove ${issue.keys.length === 1 ? 'it' : 'them'}: ${inEdit ? 'an edit' : 'the answer'} has exactly the fields ${fields.join(', ')}`;
+  }
+  if (issue.code === 'invalid_type') {
+    let at: unknown = value;
+    for (const key of issue.path) at = at !== null && typeof at === 'object' ? (at as Record<PropertyKey, unknown>)[key as string] : undefined;
+    if (issue.path.length === 0) return '; answer with one JSON object with the fields hypothesis, rationale, expectedEffect and edits';
+    if (at === undefined) return inEdit ? '; give every field, null for the ones this edit does not use' : '; give every field';
+  }
+  return '';
 }

@@ -165,7 +165,8 @@ export async function runExternalJob(opts: ExternalJobOptions): Promise<External
   if (outcome.timedOut) {
     throw new ExternalJobError(
       'JobTimeout',
-      `the job ran longer than its ${ext.timeoutSeconds} s limit (external.timeoutSeconds) and was killed with its child processes`,
+      `the job ran longer than its ${ext.timeoutSeconds} s limit (external.timeoutSeconds) and was killed with its child processes; ` +
+        'if it was still making progress (see its log tail), raise external.timeoutSeconds in the template or train less per experiment (fewer epochs, a smaller model); if it hung, fix the job',
       logTail(ended),
     );
   }
@@ -186,7 +187,11 @@ export async function runExternalJob(opts: ExternalJobOptions): Promise<External
     );
   }
   if (code !== 0) {
-    throw new ExternalJobError('JobExitNonZero', `the job exited with code ${code}; see its log tail`, logTail(ended));
+    throw new ExternalJobError(
+      'JobExitNonZero',
+      `the job exited with code ${code}; its log tail (log.txt in the experiment's record) shows why: fix the job's script in external.folder or its external.command`,
+      logTail(ended),
+    );
   }
 
   const reported = collector.result ?? readMetricsFile(work.out);
@@ -202,7 +207,8 @@ export async function runExternalJob(opts: ExternalJobOptions): Promise<External
   if (!(metricName in raw) || raw[metricName] === null || raw[metricName] === undefined) {
     throw new ExternalJobError(
       'JobNoResult',
-      `the job's result has no ${metricName} (the template's metric); it reported ${Object.keys(raw).join(', ') || 'nothing'}`,
+      `the job's result has no ${metricName} (the template's metric); it reported ${Object.keys(raw).slice(0, 20).join(', ') || 'nothing'}: ` +
+        `add "${metricName}" to the metrics of its result line`,
       logTail(ended),
     );
   }
@@ -219,10 +225,20 @@ export async function runExternalJob(opts: ExternalJobOptions): Promise<External
     }
   }
   if (nonFinite.length > 0) {
-    throw new ExternalJobError('JobNonFiniteMetric', `the job reported non-finite metrics: ${nonFinite.join(', ')}`, logTail(ended));
+    throw new ExternalJobError(
+      'JobNonFiniteMetric',
+      `the job reported non-finite metrics: ${nonFinite.slice(0, 20).join(', ')}; the training probably diverged ` +
+        '(a learning rate too high for this model) or the job computed a metric from no data (0 / 0); see its log tail',
+      logTail(ended),
+    );
   }
   if (typeof metrics[metricName] !== 'number') {
-    throw new ExternalJobError('JobNoResult', `the job reported ${metricName} as ${JSON.stringify(raw[metricName])}, not a number`, logTail(ended));
+    const shown = JSON.stringify(raw[metricName]) ?? String(raw[metricName]);
+    throw new ExternalJobError(
+      'JobNoResult',
+      `the job reported ${metricName} as ${shown.length > 80 ? `${shown.slice(0, 80)}…` : shown}, not a number; write it as a JSON number, e.g. "${metricName}": 0.93`,
+      logTail(ended),
+    );
   }
   const params = typeof reported.params === 'number' && Number.isFinite(reported.params) ? reported.params : 0;
   const backend = `${typeof reported.backend === 'string' ? `${reported.backend.slice(0, 80)} ` : ''}(external, ${plan.kind})`;

@@ -32,7 +32,8 @@ export interface ArloWorkerOptions {
   activityOverrides?: Partial<Activities>;
 }
 
-export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
+// Compiled by `npm run build` (dist/worker.js), the bundler reads the compiled workflows.
+export const WORKFLOWS_PATH = fileURLToPath(new URL(import.meta.url.endsWith('.js') ? './workflows/index.js' : './workflows/index.ts', import.meta.url));
 
 let bundleOnce: Promise<WorkflowBundleWithSourceMap> | undefined;
 

@@ -7,6 +7,11 @@
 // which computes and caches every model's size, and later ones), each as a fresh
 // `node bin/arlo.js` process; and the same commands inside one process, without Node/tsx
 // start-up. Targets (issue 6): history under 0.5 s, report under 5 s.
+//
+// Fresh processes run the compiled build (dist/; built here first when missing or stale, as
+// bin/arlo.js would otherwise run the sources through tsx); the start-up floor and the history
+// table are also timed through tsx (ARLO_FROM_SOURCE=1) for comparison. The `entry:` line says
+// which one the other fresh-process rows used (a source edited during the run makes dist/ stale).
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync, statSync } from 'node:fs';
@@ -37,16 +42,22 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
-function cli(args: string[]): number {
+function cli(args: string[], env: Record<string, string> = {}): number {
   const started = performance.now();
   const r = spawnSync(process.execPath, [BIN, ...args], {
-    env: { ...process.env, ARLO_HOME: home, NO_COLOR: '1', COLUMNS: '80' },
+    env: { ...process.env, ARLO_HOME: home, NO_COLOR: '1', COLUMNS: '80', ARLO_FROM_SOURCE: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     maxBuffer: 1 << 30,
   });
   const seconds = (performance.now() - started) / 1000;
   if (r.status !== 0) throw new Error(`arlo ${args.join(' ')} failed (${r.status}): ${r.stderr.toString()}`);
   return seconds;
+}
+
+/** Which entry `node bin/arlo.js` runs now: 'dist' (the build) or 'tsx' (the sources). */
+function entry(): 'dist' | 'tsx' {
+  const r = spawnSync(process.execPath, [BIN, 'history', '--help'], { env: { ...process.env, ARLO_DEBUG: '1', ARLO_FROM_SOURCE: '' }, encoding: 'utf8' });
+  return r.stderr.includes('running the build in dist/') ? 'dist' : 'tsx';
 }
 
 async function inProcess(fn: () => Promise<unknown>): Promise<number> {
@@ -87,9 +98,20 @@ async function main(): Promise<void> {
   console.log(`machine: ${cpus().length} CPUs, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}; node ${process.version}`);
   console.log(`history: ${N} experiments on campaign/${id} in ${home}/history\n`);
 
-  cli(['history', id]); // warm the OS file cache and tsx's compile cache
-  record('node + tsx start-up floor: `arlo history --help`', Array.from({ length: RUNS }, () => cli(['history', '--help'])));
+  if (entry() !== 'dist') {
+    console.log('dist/ is missing or older than a source: building it (npm run build) …');
+    const b = spawnSync('bash', [join(ROOT, 'scripts', 'setup.sh'), '--build'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    if (b.status !== 0) console.log('  the build failed; fresh processes run the sources through tsx');
+  }
+  const tsx = { ARLO_FROM_SOURCE: '1' };
+  cli(['history', id]); // warm the OS file cache
+  cli(['history', id], tsx); // and tsx's compile cache
+  const used = entry();
+  console.log(`entry: ${used} (${used === 'dist' ? 'the compiled build, dist/' : 'the sources through tsx: dist/ is missing or stale'})`);
+  record('start-up floor, built entry (dist/): `arlo history --help`', Array.from({ length: RUNS }, () => cli(['history', '--help'])));
+  record('start-up floor, sources through tsx: `arlo history --help`', Array.from({ length: RUNS }, () => cli(['history', '--help'], tsx)));
   record('`arlo history <id>` (table, fresh process)', Array.from({ length: RUNS }, () => cli(['history', id])), 0.5);
+  record('`arlo history <id>` through tsx (table, fresh process)', Array.from({ length: RUNS }, () => cli(['history', id], tsx)));
   record('`arlo history <id> --json` (with commit shas, fresh process)', Array.from({ length: RUNS }, () => cli(['history', id, '--json'])));
 
   rmSync(cache, { recursive: true, force: true });

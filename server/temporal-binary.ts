@@ -7,8 +7,8 @@ import { UserError } from './user-error.ts';
 /** The Temporal CLI version arlo is built and tested against (matches @temporalio/* 1.24). */
 export const TEMPORAL_CLI_VERSION = '1.9.1';
 
-/** The repository root (this file lives in `<root>/server/`). */
-export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** The repository root (this file lives in `<root>/server/`, compiled in `<root>/dist/server/`). */
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), import.meta.url.endsWith('.js') ? '../..' : '..');
 
 export interface FindTemporalBinaryOptions {
   env?: NodeJS.ProcessEnv;

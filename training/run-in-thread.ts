@@ -16,9 +16,12 @@ export { TrainingCancelled } from './train.ts';
 export type { EpochReport, TrainResult } from './train.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const REPO_ROOT = path.resolve(HERE, '..');
+// Compiled by `npm run build`, this file is dist/training/run-in-thread.js: one folder deeper, and
+// the thread module is thread.js (the build copies thread-bootstrap.mjs next to it).
+const COMPILED = import.meta.url.endsWith('.js');
+const REPO_ROOT = path.resolve(HERE, COMPILED ? '../..' : '..');
 const BOOTSTRAP = path.join(HERE, 'thread-bootstrap.mjs');
-const THREAD_MODULE = pathToFileURL(path.join(HERE, 'thread.ts')).href;
+const THREAD_MODULE = pathToFileURL(path.join(HERE, COMPILED ? 'thread.js' : 'thread.ts')).href;
 
 /** Data directory used when neither `dataDir` nor $ARLO_DATA_DIR is given. */
 export const DEFAULT_DATA_DIR = path.join(REPO_ROOT, 'data');

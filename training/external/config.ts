@@ -10,8 +10,8 @@ export type Placeholder = (typeof PLACEHOLDERS)[number];
 
 export const RUNNER_KINDS: readonly RunnerKind[] = ['local', 'slurm', 'kubernetes'];
 
-/** The arlo checkout: relative template folders are resolved against it. */
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The arlo checkout: relative template folders are resolved against it (also from dist/, compiled). */
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), import.meta.url.endsWith('.js') ? '../../..' : '../..');
 
 /** Every problem with an `external` block, each naming the field and the fix; empty means valid. */
 export function externalProblems(ext: ExternalJob): string[] {

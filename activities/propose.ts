@@ -3,8 +3,10 @@ import { describeEdit, specHash } from '../arch/index.ts';
 import { getAgent, type ExperimentSummary } from '../agents/index.ts';
 import type { CampaignConfig } from '../config/campaign-config.ts';
 import { getTemplate } from '../experiments/index.ts';
-import { openHistory, readExperiment, readResults, type HistoryRepo, type ResultLine } from '../history/index.ts';
+import { openHistory, type HistoryRepo, type ResultLine } from '../history/index.ts';
+import { readExperimentFiles, readResultLines } from '../history/read.ts';
 import type { ExperimentTemplate } from '../experiments/template.ts';
+import type { Spec } from '../arch/spec.ts';
 import type { ProposalLlmInfo } from '../agents/llm/types.ts';
 import type { ProposedExperiment } from '../workflows/types.ts';
 import type { ActivityContext } from './context.ts';
@@ -41,7 +43,8 @@ export function createProposeActivity(ctx: ActivityContext) {
       const { config, n } = input;
       const template = getTemplate(config.experiment);
       const repo = await openHistory(ctx.home);
-      const lines = await readResults(repo, config.id);
+      // (No commit shas needed: one cat-file call instead of a walk over the branch.)
+      const lines = await readResultLines(repo, config.id);
       const champion = championLine(lines);
 
       if (champion === null) return baselineProposal(template, n, lines);
@@ -120,11 +123,9 @@ async function summaries(
   for (let i = lines.length - 1; i >= 0 && recent.size <= window; i--) {
     if (lines[i]!.status !== 'failed') recent.add(lines[i]!.n);
   }
-  const specs = new Map(
-    await Promise.all(
-      [...recent].map(async (n) => [n, (await readExperiment(repo, campaignId, n))?.spec ?? null] as const),
-    ),
-  );
+  // All the window's specs in one ls-tree + one cat-file --batch (not one git process per spec).
+  const files = await readExperimentFiles(repo, campaignId, { ns: [...recent], names: ['spec.json'] });
+  const specs = new Map([...files].map(([n, f]) => [n, f.files['spec.json'] ? (JSON.parse(f.files['spec.json']) as Spec) : null]));
   return lines.map((l) => ({
     n: l.n,
     spec: specs.get(l.n) ?? null,

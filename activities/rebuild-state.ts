@@ -20,7 +20,14 @@ export function rebuildState(lines: ResultLine[]): CampaignState {
     state.done++;
     state.elapsedMsBefore += line.durationMs;
     if (line.status === 'kept' && line.metric !== null) {
-      const ref: ChampionRef = { n: line.n, metric: line.metric, specHash: line.specHash, hypothesis: line.hypothesis };
+      const ref: ChampionRef = {
+        n: line.n,
+        metric: line.metric,
+        specHash: line.specHash,
+        hypothesis: line.hypothesis,
+        // A resumed campaign tests challengers against the same per-seed values.
+        ...(line.seedMetrics ? { seedMetrics: line.seedMetrics, spread: line.spread ?? null } : {}),
+      };
       state.champion = ref;
       state.baseline ??= ref;
       state.kept++;
@@ -34,6 +41,7 @@ export function rebuildState(lines: ResultLine[]): CampaignState {
         usd: line.usd === undefined ? ledger.usd : (ledger.usd ?? 0) + line.usd,
       };
     }
+    if (typeof line.compute === 'number') state.computeUsed = (state.computeUsed ?? 0) + line.compute;
     if (line.status === 'failed') {
       state.failed++;
       state.consecutiveFailures++;
@@ -57,5 +65,7 @@ function toExperimentLine(line: ResultLine): ExperimentLine {
     durationMs: line.durationMs,
     edits: line.edits ?? [],
     error: line.error ?? null,
+    ...(line.spread !== undefined ? { spread: line.spread } : {}),
+    ...(line.rung !== undefined ? { rung: line.rung } : {}),
   };
 }

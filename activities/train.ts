@@ -19,6 +19,8 @@ export interface TrainedExperiment {
   params: number;
   /** External jobs: the end of the job's output (kept in git as log.txt). */
   logTail?: string | null;
+  /** Sample-epochs used; null (or absent) when an external job does not report `samples_seen`. */
+  compute?: number | null;
 }
 
 export interface TrainActivityOptions {
@@ -46,7 +48,16 @@ export function createTrainActivity(ctx: ActivityContext, opts: TrainActivityOpt
       } catch (err) {
         throw ApplicationFailure.nonRetryable((err as Error).message, 'UnknownTemplate');
       }
-      if (template.external) return trainExternal(ctx, input, template, opts.jobEnvSource);
+      input = atFidelity(input);
+      if (template.external) {
+        if (input.fidelity?.dataFraction !== undefined) {
+          throw ApplicationFailure.nonRetryable(
+            `${template.name} is an external job: arlo cannot train it on a fraction of its data; use epochs rungs (evaluation.fidelity: [{ epochs: ... }])`,
+            'SpecError',
+          );
+        }
+        return trainExternal(ctx, input, template, opts.jobEnvSource);
+      }
       let last: EpochReport | null = null;
       const beat = setInterval(() => activity.heartbeat(last), HEARTBEAT_EVERY_MS);
       try {
@@ -57,6 +68,8 @@ export function createTrainActivity(ctx: ActivityContext, opts: TrainActivityOpt
           seed: input.seed,
           dataDir: ctx.dataDir,
           signal: activity.cancellationSignal,
+          evaluateHoldout: input.evaluateHoldout,
+          trainFraction: input.fidelity?.dataFraction,
           onEpoch: (report) => {
             last = report;
             activity.heartbeat(report);
@@ -67,6 +80,7 @@ export function createTrainActivity(ctx: ActivityContext, opts: TrainActivityOpt
           curve: result.curve.map((r) => ({ ...r })) as unknown as Array<Record<string, number>>,
           backend: result.backend,
           params: result.params,
+          compute: result.samplesSeen,
         };
       } catch (err) {
         // Report a cancellation as such (its reason is Temporal's CancelledFailure).
@@ -124,6 +138,7 @@ async function trainExternal(
       backend: result.backend,
       params: result.params,
       logTail: result.logTail,
+      compute: typeof result.metrics.samples_seen === 'number' ? result.metrics.samples_seen : null,
     };
   } catch (err) {
     if (err instanceof JobCancelled || activity.cancellationSignal.aborted) {
@@ -136,6 +151,13 @@ async function trainExternal(
   } finally {
     clearInterval(beat);
   }
+}
+
+/** A rung's epochs replace the recipe's (external jobs read them from the spec file too). */
+function atFidelity(input: ExperimentInput): ExperimentInput {
+  const epochs = input.fidelity?.epochs;
+  if (epochs === undefined) return input;
+  return { ...input, spec: { ...input.spec, recipe: { ...input.spec.recipe, epochs } } };
 }
 
 /** Bad specs and bad datasets will fail the same way again: tell Temporal not to retry them. */

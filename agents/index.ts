@@ -1,10 +1,11 @@
 import { evolutionAgent } from './evolution.ts';
+import { noopAgent } from './noop.ts';
 import { randomAgent } from './random.ts';
 import type { Agent } from './types.ts';
 
 // Built-in research agents: pure and deterministic given their input (seed included).
 
-export const AGENTS = { random: randomAgent, evolution: evolutionAgent } as const;
+export const AGENTS = { random: randomAgent, evolution: evolutionAgent, noop: noopAgent } as const;
 export type AgentName = keyof typeof AGENTS;
 export const AGENT_NAMES = Object.keys(AGENTS) as AgentName[];
 
@@ -23,5 +24,6 @@ export { createRng, deriveSeed, type Rng } from './rng.ts';
 export { mutate, randomEdit, type Mutation } from './mutate.ts';
 export { limitsFor } from './limits.ts';
 export { randomAgent } from './random.ts';
+export { noopAgent } from './noop.ts';
 export { evolutionAgent, agingPopulation, tournament, isBetter } from './evolution.ts';
 export { explainEdits } from './explain.ts';

@@ -32,7 +32,9 @@ export function decisionLabel(status: ExperimentLine['status']): string {
 /** One line per finished experiment: number, hypothesis, metric, decision, best so far. */
 export function experimentLine(line: ExperimentLine, metricName: string, width = 120): string {
   const head = `#${String(line.n).padStart(3)}`;
-  const metric = line.status === 'failed' ? color.red('failed') : `${metricName}=${fmtMetric(line.metric)}`;
+  const spread = line.spread != null ? `±${fmtMetric(line.spread)}` : '';
+  const rung = line.rung ? ` [rung ${line.rung}]` : '';
+  const metric = line.status === 'failed' ? color.red('failed') : `${metricName}=${fmtMetric(line.metric)}${spread}${rung}`;
   const tail = `${metric}  ${decisionLabel(line.status)}  best=${fmtMetric(line.bestMetric)}  (${fmtDuration(line.durationMs)})`;
   const room = Math.max(20, width - 70);
   return `${head}  ${shorten(line.hypothesis, room).padEnd(room)}  ${tail}`;

@@ -61,7 +61,7 @@ export function buildProgram(): Command {
     .description('start a campaign from flags, or from a campaign YAML file')
     .argument('[campaign.yaml]', 'campaign file (id, experiment, agent, seed, budget, concurrency)')
     .option('--experiment <template>', `experiment template (${templateNames().join(', ')})`)
-    .option('--agent <agent>', 'random | evolution | llm')
+    .option('--agent <agent>', 'random | evolution | llm | noop (A/A calibration: re-proposes the champion)')
     .option('--model <provider:name>', 'llm agent: openai:<name> | anthropic:<name> | ollama:<name> (implies --agent llm)')
     .option('--base-url <url>', 'llm agent: an OpenAI-compatible server (vLLM, llama.cpp, LM Studio) or another endpoint')
     .option('--temperature <t>', 'llm agent: sampling temperature', Number)
@@ -74,6 +74,14 @@ export function buildProgram(): Command {
     .option('--id <id>', 'campaign id (default: <template>-<timestamp>)')
     .option('--seed <s>', 'campaign seed', nonNegativeInt('--seed'))
     .option('--concurrency <n>', 'experiments trained at once', positiveInt('--concurrency'))
+    .option('--seeds <k>', 'seeds per experiment (default 3); challengers train on the champion\'s seeds', positiveInt('--seeds'))
+    .option('--test <test>', 'keep test: welch-t (default) | paired-bootstrap')
+    .option('--alpha <a>', 'significance level of the keep test (default 0.05)', Number)
+    .option('--min-effect <x>', 'smallest improvement worth keeping, in metric units (default 0)', Number)
+    .option('--fidelity <epochs>', 'successive-halving ladder: epochs per rung, cheapest first, e.g. 2,6,18')
+    .option('--eta <n>', 'ladder: the top 1/eta of each rung go up (default 3)', positiveInt('--eta'))
+    .option('--no-holdout', 'do not evaluate the hidden holdout when a champion is promoted')
+    .option('--compute <n>', 'training compute budget in sample-epochs (all seeds and rungs)', Number)
     .option('--follow', 'stay and print progress until the campaign ends')
     .action(async (file, o) => {
       const { startCommand } = await import('./commands/start.ts');

@@ -2,6 +2,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import type { CampaignConfig } from '../config/campaign-config.ts';
 import { getTemplate } from '../experiments/index.ts';
+import type { ExperimentTemplate } from '../experiments/template.ts';
 import { UserError } from '../server/user-error.ts';
 import { DEFAULT_TASK_QUEUES } from '../worker.ts';
 import { CAMPAIGN_ID } from '../workflows/search-attributes.ts';
@@ -24,7 +25,12 @@ export async function startCampaign(
   }
   // csv:<relative path> becomes absolute here, so workers find the same file.
   config = { ...config, experiment: template.name };
-  const input: CampaignInput = { config, metric: template.metric, taskQueues };
+  if (template.external && config.evaluation?.fidelity.some((r) => r.dataFraction !== undefined)) {
+    throw new UserError(`evaluation.fidelity: ${template.name} is an external training job; arlo cannot give it a fraction of its data`, {
+      hint: 'use epochs rungs only, e.g. fidelity: [{ epochs: 2 }, { epochs: 6 }]',
+    });
+  }
+  const input: CampaignInput = { config, metric: template.metric, taskQueues, hasHoldout: hasHoldout(template) };
   try {
     await c.client.workflow.start('campaignWorkflow', {
       workflowId: campaignWorkflowId(config.id),
@@ -42,6 +48,15 @@ export async function startCampaign(
     }
     throw err;
   }
+}
+
+/** True when the template's data has a hidden holdout split that the trainer can evaluate. */
+export function hasHoldout(template: ExperimentTemplate): boolean {
+  if (template.external) return false;
+  const d = template.data;
+  if (d.kind === 'teacher') return (d.holdoutSamples ?? 0) > 0;
+  if (d.kind === 'csv') return (d.holdoutFraction ?? 0) > 0;
+  return false;
 }
 
 export function defaultCampaignId(experiment: string, now = new Date()): string {

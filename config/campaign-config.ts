@@ -7,7 +7,7 @@ import { z } from 'zod';
 // activity that calls the model (OPENAI_API_KEY, ANTHROPIC_API_KEY, or the variable named by
 // `llm.apiKeyEnv`), so the config can be echoed to git, logs and workflow history as it is.
 
-export const AGENT_NAMES = ['random', 'evolution', 'llm'] as const;
+export const AGENT_NAMES = ['random', 'evolution', 'llm', 'noop'] as const;
 export type AgentName = (typeof AGENT_NAMES)[number];
 
 export const LLM_PROVIDERS = ['openai', 'anthropic', 'ollama'] as const;
@@ -56,6 +56,57 @@ export const llmConfigSchema = z
   .strict();
 export type LlmConfig = z.infer<typeof llmConfigSchema>;
 
+/**
+ * One fidelity rung: a cheaper (or the full) way to train. `epochs` overrides the recipe's epochs;
+ * `dataFraction` trains on a fixed subset of the training rows (TF.js templates).
+ */
+export const rungSchema = z
+  .object({
+    epochs: z.number().int().min(1, 'a rung trains at least 1 epoch').max(100_000).optional(),
+    dataFraction: z.number().gt(0, 'dataFraction is a share of the training rows in (0, 1]').max(1).optional(),
+  })
+  .strict()
+  .refine((r) => r.epochs !== undefined || r.dataFraction !== undefined, {
+    message: 'a rung sets epochs and/or dataFraction, e.g. { epochs: 2 }',
+  });
+export type Rung = z.infer<typeof rungSchema>;
+
+export const KEEP_TESTS = ['welch-t', 'paired-bootstrap'] as const;
+
+/** How results are measured and compared: seeds, the keep test, the fidelity ladder, the holdout. */
+export const evaluationSchema = z
+  .object({
+    /** Every experiment trains with this many seeds (seed, seed+1, ...); its metric is their mean. */
+    seeds: z.number().int().min(1).max(32),
+    /** The keep test (needs seeds ≥ 2; with 1 seed a challenger is kept when it is better once). */
+    test: z.enum(KEEP_TESTS),
+    /** Significance level of the keep test. */
+    alpha: z.number().gt(0, 'alpha is a probability in (0, 0.5]').max(0.5),
+    /** Smallest improvement worth keeping, in metric units (e.g. 0.005 accuracy). */
+    minEffect: z.number().min(0, 'minEffect is an improvement size ≥ 0 in metric units'),
+    /**
+     * Successive-halving rungs, cheapest first; the last is where keep decisions are made. Empty:
+     * one rung, the template's own recipe.
+     */
+    fidelity: z.array(rungSchema).max(6, 'use at most 6 rungs'),
+    /** Of each generation's results on a rung, the top 1/eta go up to the next rung. */
+    eta: z.number().int().min(2).max(10),
+    /** Evaluate the hidden holdout (once, seed 0) when an experiment becomes champion. */
+    holdout: z.boolean(),
+  })
+  .strict();
+export type EvaluationConfig = z.infer<typeof evaluationSchema>;
+
+export const EVALUATION_DEFAULTS: EvaluationConfig = {
+  seeds: 3,
+  test: 'welch-t',
+  alpha: 0.05,
+  minEffect: 0,
+  fidelity: [],
+  eta: 3,
+  holdout: true,
+};
+
 export const campaignConfigSchema = z
   .object({
     id: z
@@ -72,15 +123,40 @@ export const campaignConfigSchema = z
         tokens: z.number().int().positive().nullable().optional(),
         /** LLM spend in USD, priced with `llm.prices`; absent or null: no limit. */
         usd: z.number().positive().nullable().optional(),
+        /**
+         * Training compute across the campaign, in sample-epochs (one training sample through one
+         * forward and backward pass), all seeds and rungs counted; absent or null: no limit.
+         */
+        compute: z.number().positive().nullable().optional(),
       })
       .strict(),
     concurrency: z.number().int().min(1).max(64),
     agentOptions: z.record(z.string(), z.number()),
     /** Present when the agent is `llm` (ignored by the other agents). */
     llm: llmConfigSchema.optional(),
+    /**
+     * Absent only in campaigns started before multi-seed evaluation (their histories replay as
+     * they ran: one seed, better-once keeps, no holdout).
+     */
+    evaluation: evaluationSchema.optional(),
   })
   .strict()
   .superRefine((config, ctx) => {
+    const ev = config.evaluation;
+    if (ev && ev.test === 'paired-bootstrap' && ev.seeds < 2) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['evaluation', 'seeds'],
+        message: 'the paired bootstrap needs at least 2 seeds per experiment (5 or more for a useful interval)',
+      });
+    }
+    if (ev && ev.fidelity.length === 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['evaluation', 'fidelity'],
+        message: 'one rung is no ladder: give 2 or more rungs, cheapest first (e.g. [{ epochs: 2 }, { epochs: 6 }]), or none',
+      });
+    }
     if (config.agent === 'llm' && !config.llm) {
       ctx.addIssue({
         code: 'custom',
@@ -141,12 +217,25 @@ export const configInputSchema = z
         minutes: campaignConfigSchema.shape.budget.shape.minutes.default(null),
         tokens: campaignConfigSchema.shape.budget.shape.tokens,
         usd: campaignConfigSchema.shape.budget.shape.usd,
+        compute: campaignConfigSchema.shape.budget.shape.compute,
       })
       .strict()
       .default({ experiments: 12, minutes: null }),
     concurrency: campaignConfigSchema.shape.concurrency.default(1),
     agentOptions: campaignConfigSchema.shape.agentOptions.default({}),
     llm: llmInputSchema.optional(),
+    evaluation: z
+      .object({
+        seeds: evaluationSchema.shape.seeds.default(EVALUATION_DEFAULTS.seeds),
+        test: evaluationSchema.shape.test.default(EVALUATION_DEFAULTS.test),
+        alpha: evaluationSchema.shape.alpha.default(EVALUATION_DEFAULTS.alpha),
+        minEffect: evaluationSchema.shape.minEffect.default(EVALUATION_DEFAULTS.minEffect),
+        fidelity: evaluationSchema.shape.fidelity.default([]),
+        eta: evaluationSchema.shape.eta.default(EVALUATION_DEFAULTS.eta),
+        holdout: evaluationSchema.shape.holdout.default(EVALUATION_DEFAULTS.holdout),
+      })
+      .strict()
+      .default({ ...EVALUATION_DEFAULTS, fidelity: [] }),
   })
   .strict();
 

@@ -117,7 +117,8 @@ function configUserError(lines: string[], source: string): UserError {
   return new UserError(`${source}: invalid campaign configuration:\n  - ${lines.join('\n  - ')}`, {
     hint:
       'known fields: id, experiment, agent (random|evolution|llm|noop), seed, budget.experiments, budget.minutes, ' +
-      'budget.tokens, budget.usd, concurrency, agentOptions, llm.model, llm.baseUrl, llm.temperature, llm.apiKeyEnv, ' +
+      'budget.tokens, budget.usd, budget.compute, concurrency, agentOptions, evaluation.seeds, evaluation.test ' +
+      '(welch-t|paired-bootstrap), evaluation.alpha, evaluation.minEffect, evaluation.fidelity, evaluation.eta, evaluation.holdout, llm.model, llm.baseUrl, llm.temperature, llm.apiKeyEnv, ' +
       'llm.maxPromptTokens, llm.timeoutSeconds, llm.maxRepairs, llm.method, llm.prices',
   });
 }

@@ -88,6 +88,7 @@ export function metricsJson(rec: ExperimentRecord): string {
     metric: rec.metric,
     metrics: rec.metrics,
     decision: rec.decision,
+    ...(rec.evaluation ? { evaluation: rec.evaluation } : {}),
     error: rec.error ?? null,
     durationMs: rec.durationMs,
     specHash: rec.specHash,
@@ -157,9 +158,21 @@ export function resultLine(rec: ExperimentRecord): string {
     edits: editsFromProposal(rec.proposal),
     error: rec.error ? `${rec.error.class}: ${rec.error.message}` : null,
     ...llmUsageFromProposal(rec.proposal),
+    ...evaluationFields(rec),
     recordedAt: rec.recordedAt,
   };
   return JSON.stringify(line);
+}
+
+/** results.jsonl fields of a multi-seed / multi-fidelity measurement (none for older records). */
+function evaluationFields(rec: ExperimentRecord): Pick<ResultLine, 'spread' | 'seedMetrics' | 'rung' | 'compute'> {
+  const ev = rec.evaluation;
+  if (!ev) return {};
+  return {
+    ...(ev.seeds.length > 1 ? { spread: ev.spread, seedMetrics: ev.seedMetrics } : {}),
+    ...(ev.rung ? { rung: `${ev.rung.rung}/${ev.rung.of}` } : {}),
+    compute: ev.compute,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

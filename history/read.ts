@@ -121,6 +121,7 @@ export async function readExperiment(
     metrics: m.metrics,
     curve: curve ? parseCurveCsv(curve) : [],
     decision: m.decision,
+    ...(m.evaluation ? { evaluation: m.evaluation } : {}),
     error: m.error ?? null,
     durationMs: m.durationMs,
     recordedAt: m.recordedAt,

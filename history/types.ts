@@ -38,7 +38,14 @@ export interface ExperimentRecord {
     championBefore: number | null;
     championAfter: number | null;
     bestMetric: number | null;
+    /**
+     * The keep test when one ran: test, statistic, df, p-value or CI, alpha, min effect, means and
+     * standard deviations of both sides, and the seeds.
+     */
+    statistics?: Record<string, unknown> | null;
   };
+  /** How the metric was measured (absent in campaigns recorded before multi-seed evaluation). */
+  evaluation?: RecordedEvaluation;
   error?: { class: string; message: string } | null;
   durationMs: number;
   /** ISO time passed in by the caller; the commit date (so a retried record builds the same commit). */
@@ -48,6 +55,28 @@ export interface ExperimentRecord {
    * training log tail), `prompt.md` and `response.json` (what an LLM agent saw and said).
    */
   attachments?: Record<string, string>;
+}
+
+export interface RecordedRung {
+  /** 1-based rung; `of` rungs in the ladder. */
+  rung: number;
+  of: number;
+  epochs?: number;
+  dataFraction?: number;
+}
+
+export interface RecordedEvaluation {
+  seeds: number[];
+  /** The metric per seed (mean = `metric`); null when failed. */
+  seedMetrics: number[] | null;
+  /** Sample standard deviation over seeds; null with one seed. */
+  spread: number | null;
+  /** The rung the final result came from; null without a ladder. */
+  rung: RecordedRung | null;
+  /** Results on every rung this experiment trained on, cheapest first (ladders only). */
+  rungs?: Array<RecordedRung & { metric: number | null; seedMetrics: number[] | null; spread: number | null }>;
+  /** Sample-epochs of training this experiment used (all seeds and rungs). */
+  compute: number;
 }
 
 /** One line of `results.jsonl` as `readResults` returns it. */
@@ -73,6 +102,14 @@ export interface ResultLine {
   tokens?: number;
   /** LLM spend in USD for this proposal, when the model has a price. */
   usd?: number;
+  /** Standard deviation of the metric over seeds (multi-seed campaigns). */
+  spread?: number | null;
+  /** The metric per seed, in seed order (what a resumed campaign tests challengers against). */
+  seedMetrics?: number[] | null;
+  /** "2/3": the fidelity rung the metric came from (ladders only). */
+  rung?: string;
+  /** Sample-epochs of training the experiment used. */
+  compute?: number;
   recordedAt: string;
 }
 

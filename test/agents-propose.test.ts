@@ -95,7 +95,7 @@ describe('getAgent', () => {
   it('returns the built-in agents and lists choices for unknown names', () => {
     expect(getAgent('random').name).toBe('random');
     expect(getAgent('evolution').name).toBe('evolution');
-    expect(AGENT_NAMES).toEqual(['random', 'evolution']);
+    expect(AGENT_NAMES).toEqual(['random', 'evolution', 'noop']);
     expect(() => getAgent('genius')).toThrow('unknown agent "genius"; choose one of: random, evolution');
     expect(() => getAgent('toString')).toThrow(/unknown agent/);
   });

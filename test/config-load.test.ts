@@ -34,7 +34,26 @@ describe('campaign configuration', () => {
       budget: { experiments: 12, minutes: null },
       concurrency: 1,
       agentOptions: {},
+      evaluation: { seeds: 3, test: 'welch-t', alpha: 0.05, minEffect: 0, fidelity: [], eta: 3, holdout: true },
     });
+  });
+
+  it('reads the evaluation section and names what is wrong in it', () => {
+    const c = loadCampaignFile(
+      file('ev.yaml', 'experiment: smoke\nevaluation:\n  seeds: 5\n  test: paired-bootstrap\n  fidelity: [{ epochs: 1 }, { epochs: 2, dataFraction: 0.5 }]\n'),
+      { id: 'x' },
+    );
+    expect(c.evaluation).toMatchObject({ seeds: 5, test: 'paired-bootstrap', fidelity: [{ epochs: 1 }, { epochs: 2, dataFraction: 0.5 }], eta: 3 });
+    expect(() => loadCampaignFile(file('ev1.yaml', 'experiment: smoke\nevaluation: { fidelity: [{ epochs: 2 }] }\n'), { id: 'x' })).toThrow(
+      /evaluation\.fidelity.*one rung is no ladder/,
+    );
+    expect(() => loadCampaignFile(file('ev2.yaml', 'experiment: smoke\nevaluation: { seeds: 1, test: paired-bootstrap }\n'), { id: 'x' })).toThrow(
+      /evaluation\.seeds.*at least 2 seeds/,
+    );
+    expect(() => loadCampaignFile(file('ev3.yaml', 'experiment: smoke\nevaluation: { fidelity: [{}, { epochs: 2 }] }\n'), { id: 'x' })).toThrow(
+      /a rung sets epochs and\/or dataFraction/,
+    );
+    expect(() => loadCampaignFile(file('ev4.yaml', 'experiment: smoke\nevaluation: { alpha: 0 }\n'), { id: 'x' })).toThrow(/evaluation\.alpha/);
   });
 
   it('reads the example campaign file shipped in experiments/', () => {

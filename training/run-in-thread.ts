@@ -43,6 +43,8 @@ export interface RunTrainingOptions {
   maxSeconds?: number;
   /** Also report holdout_accuracy / holdout_loss (promotions only). */
   evaluateHoldout?: boolean;
+  /** Train on a fixed fraction of the training rows (a cheap fidelity rung). */
+  trainFraction?: number;
 }
 
 /**
@@ -70,6 +72,7 @@ export function runTrainingInThread(opts: RunTrainingOptions): Promise<TrainResu
     backend: opts.backend,
     maxSeconds: opts.maxSeconds,
     evaluateHoldout: opts.evaluateHoldout,
+    trainFraction: opts.trainFraction,
   };
 
   return new Promise<TrainResult>((resolve, reject) => {

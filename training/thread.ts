@@ -17,6 +17,7 @@ export interface ThreadInput {
   backend?: BackendName;
   maxSeconds?: number;
   evaluateHoldout?: boolean;
+  trainFraction?: number;
 }
 
 export type ThreadMessage =
@@ -45,6 +46,7 @@ export async function main(): Promise<void> {
       seed: input.seed,
       maxSeconds: input.maxSeconds,
       evaluateHoldout: input.evaluateHoldout,
+      trainFraction: input.trainFraction,
       onEpoch: (report) => post({ type: 'epoch', report }),
       shouldStop: () => stop,
     });

@@ -46,6 +46,10 @@ export interface TrainResult {
   diverged: boolean;
   /** When diverged: where and how, and what to change (e.g. the learning rate). */
   divergence?: string;
+  /** Training samples passed forward and backward, summed over epochs: the compute a budget counts. */
+  samplesSeen: number;
+  /** Training rows used (all of them, or the `trainFraction` subset). */
+  trainSamples: number;
 }
 
 /**
@@ -82,6 +86,11 @@ export interface TrainOptions {
    * promotion to champion: the holdout must never steer a proposal or a keep decision.
    */
   evaluateHoldout?: boolean;
+  /**
+   * Train on this fraction (0, 1] of the training rows: a cheap fidelity rung. The subset is the
+   * same for every seed and every spec, so results on one rung compare like with like.
+   */
+  trainFraction?: number;
 }
 
 const YIELD_EVERY_MS = 50;
@@ -106,10 +115,10 @@ export async function trainSpec(opts: TrainOptions): Promise<TrainResult> {
   const recipe = spec.recipe;
   checkRecipe(recipe);
   const sampleSize = data.sampleShape.reduce((a, b) => a * b, 1);
-  const nTrain = data.yTrain.length;
+  const nTrainAll = data.yTrain.length;
   const nVal = data.yVal.length;
-  if (nTrain === 0) throw new Error('training set is empty');
-  if (data.xTrain.length !== nTrain * sampleSize || data.xVal.length !== nVal * sampleSize) {
+  if (nTrainAll === 0) throw new Error('training set is empty');
+  if (data.xTrain.length !== nTrainAll * sampleSize || data.xVal.length !== nVal * sampleSize) {
     throw new Error(`dataset arrays do not match sampleShape [${data.sampleShape.join(', ')}]`);
   }
   const inputNode = spec.arch.nodes.find((n) => n.op === 'input');
@@ -119,6 +128,8 @@ export async function trainSpec(opts: TrainOptions): Promise<TrainResult> {
     );
   }
 
+  const rows = trainingRows(nTrainAll, opts.trainFraction);
+  const nTrain = rows ? rows.length : nTrainAll;
   const numClasses = data.numClasses;
   const model = buildModel(spec, seed, { numClasses });
   let optimizer: FlatOptimizer;
@@ -146,6 +157,7 @@ export async function trainSpec(opts: TrainOptions): Promise<TrainResult> {
   let outOfTime = false;
   let trainLoss = NaN;
   let lastEval = { loss: NaN, accuracy: 0 };
+  let samplesSeen = 0;
 
   try {
     for (let epoch = 1; epoch <= recipe.epochs && !diverged && !outOfTime; epoch++) {
@@ -161,7 +173,7 @@ export async function trainSpec(opts: TrainOptions): Promise<TrainResult> {
         const bs = Math.min(batchSize, nTrain - start);
         yBuf.fill(0, 0, bs * numClasses);
         for (let i = 0; i < bs; i++) {
-          const r = perm[start + i];
+          const r = rows ? rows[perm[start + i]!]! : perm[start + i]!;
           xBuf.set(data.xTrain.subarray(r * sampleSize, (r + 1) * sampleSize), i * sampleSize);
           yBuf[i * numClasses + data.yTrain[r]] = 1;
         }
@@ -179,6 +191,7 @@ export async function trainSpec(opts: TrainOptions): Promise<TrainResult> {
         }
         lossSum += lossValue * bs;
         lossCount += bs;
+        samplesSeen += bs;
         if (performance.now() - lastYield > YIELD_EVERY_MS) {
           await new Promise<void>((r) => setImmediate(r));
           lastYield = performance.now();
@@ -221,11 +234,21 @@ export async function trainSpec(opts: TrainOptions): Promise<TrainResult> {
       stoppedEarly: diverged || outOfTime,
       diverged,
       ...(divergence ? { divergence } : {}),
+      samplesSeen,
+      trainSamples: nTrain,
     };
   } finally {
     optimizer.dispose();
     model.dispose();
   }
+}
+
+/** The fixed row subset of a `trainFraction` rung (sorted), or null for all rows. */
+function trainingRows(nTrain: number, fraction: number | undefined): number[] | null {
+  if (fraction === undefined || fraction === 1) return null;
+  if (!(fraction > 0 && fraction <= 1)) throw new CompileError(`trainFraction must be in (0, 1], got ${fraction}`);
+  const count = Math.max(1, Math.round(nTrain * fraction));
+  return Array.from(permutation(nTrain, deriveSeed(0, 'fidelity-subset', 0)).slice(0, count)).sort((a, b) => a - b);
 }
 
 function finiteOr(v: number): number {

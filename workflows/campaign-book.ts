@@ -1,6 +1,8 @@
-import type { ExperimentRecord } from '../history/types.ts';
+import type { ExperimentRecord, RecordedEvaluation, RecordedRung } from '../history/types.ts';
 import { addUsage, zeroUsage, type BudgetLeft, type LlmUsage, type SteeringNote } from '../agents/llm/types.ts';
-import { decide } from './decide.ts';
+import { deriveSeed } from '../agents/rng.ts';
+import type { EvaluationConfig, Rung } from '../config/campaign-config.ts';
+import { decide, type Decision, type DecisionRule, type Measurement } from './decide.ts';
 import { MAX_STEER_CHARS } from './messages.ts';
 import type {
   CampaignInput,
@@ -90,8 +92,74 @@ export class CampaignBook {
   private budgetSpent(nowMs: number): boolean {
     const { budget } = this.input.config;
     if (this.experimentsCommitted() >= budget.experiments) return true;
-    if (this.llmBudgetSpent()) return true;
+    if (this.llmBudgetSpent() || this.computeBudgetSpent()) return true;
     return budget.minutes !== null && this.elapsedMs(nowMs) >= budget.minutes * 60_000;
+  }
+
+  /** True when the training compute budget (sample-epochs) is used up. */
+  computeBudgetSpent(): boolean {
+    const { compute } = this.input.config.budget;
+    return compute != null && this.computeUsed() >= compute;
+  }
+
+  computeUsed(): number {
+    return this.state.computeUsed ?? 0;
+  }
+
+  /** Adds the training compute of a finished child workflow (all its seeds). */
+  chargeCompute(sampleEpochs: number | undefined): void {
+    if (sampleEpochs && sampleEpochs > 0) this.state.computeUsed = this.computeUsed() + sampleEpochs;
+  }
+
+  // --- evaluation ----------------------------------------------------------------------------
+
+  /** Null for campaigns started before multi-seed evaluation: they keep their old rule. */
+  evaluation(): EvaluationConfig | null {
+    return this.input.config.evaluation ?? null;
+  }
+
+  /** The seeds every experiment trains with: seed, seed + 1, ... */
+  seeds(): number[] {
+    const k = this.evaluation()?.seeds ?? 1;
+    return Array.from({ length: k }, (_, i) => this.input.config.seed + i);
+  }
+
+  /** The fidelity ladder, cheapest rung first; empty when experiments train once at full fidelity. */
+  ladder(): Rung[] {
+    return this.evaluation()?.fidelity ?? [];
+  }
+
+  /** The rung where keep decisions are made (null: the template's own recipe). */
+  topRung(): Rung | null {
+    const ladder = this.ladder();
+    return ladder.length > 0 ? ladder[ladder.length - 1]! : null;
+  }
+
+  /** Proposals per ladder generation: enough that one reaches the top rung after halving. */
+  generationSize(): number {
+    const ev = this.evaluation();
+    const rungs = this.ladder().length;
+    return ev && rungs > 1 ? ev.eta ** (rungs - 1) : 1;
+  }
+
+  /** True when promotions should be checked on the hidden holdout. */
+  wantsHoldout(): boolean {
+    return (this.evaluation()?.holdout ?? false) && this.input.hasHoldout === true;
+  }
+
+  private decisionRule(n: number): DecisionRule | null {
+    const ev = this.evaluation();
+    if (!ev) return null;
+    return {
+      rule: { test: ev.test, alpha: ev.alpha, minEffect: ev.minEffect },
+      seeds: this.seeds(),
+      rngSeed: deriveSeed(this.input.config.seed, 'decide', n),
+    };
+  }
+
+  /** How many experiments may still start, by the experiments budget. */
+  experimentsLeft(): number {
+    return Math.max(0, this.input.config.budget.experiments - this.experimentsCommitted());
   }
 
   /** True when the LLM token or USD budget is used up. */
@@ -190,6 +258,15 @@ export class CampaignBook {
     if (Array.isArray(lessons)) this.state.lessons = lessons;
   }
 
+  hasChampion(): boolean {
+    return this.state.champion !== null;
+  }
+
+  /** True once a human asked the campaign to stop. */
+  stopRequested(): boolean {
+    return this.state.stopRequested;
+  }
+
   canStartAnother(nowMs: number): boolean {
     // Until a champion exists every proposal would be the baseline again: train it alone first.
     const waitingForBaseline = this.state.champion === null && this.running.length > 0;
@@ -230,21 +307,84 @@ export class CampaignBook {
     });
   }
 
-  /** Decides on a finished experiment, updates the champion and returns what to record. */
-  finish(p: ProposedExperiment, outcome: ExperimentOutcome, workflowId: string, recordedAt: string): ExperimentRecord {
-    const { metric } = this.input;
+  /**
+   * Decides on a finished experiment (at the top rung, if there is a ladder), updates the champion
+   * and returns what to record. `rungs` carries its results on the cheaper rungs.
+   */
+  finish(
+    p: ProposedExperiment,
+    outcome: ExperimentOutcome,
+    workflowId: string,
+    recordedAt: string,
+    rungs: RungResult[] = [],
+  ): ExperimentRecord {
     const championBefore = this.state.champion;
-    const decision = decide(metric, championBefore, outcome);
+    const decision = decide(this.input.metric, championBefore, outcome, this.decisionRule(p.n));
+    const ladder = this.ladder();
+    const top = ladder.length > 0 ? this.rungRef(ladder.length - 1) : null;
+    return this.account(p, decision, outcome, workflowId, recordedAt, championBefore, top, rungs);
+  }
+
+  /**
+   * Ends a ladder experiment below the top rung: not promoted (`reason`), or failed there. Nothing
+   * is compared with the champion: results on a cheap rung only rank a generation.
+   */
+  leaveLadder(
+    p: ProposedExperiment,
+    last: RungResult,
+    earlier: RungResult[],
+    reason: string,
+    workflowId: string,
+    recordedAt: string,
+  ): ExperimentRecord {
+    const m = last.measurement;
+    const decision: Decision = m.ok
+      ? { status: 'discarded', reason, metric: m.metric, seedMetrics: m.seedMetrics, spread: m.spread, statistics: null }
+      : { status: 'failed', reason: m.reason, metric: null, seedMetrics: null, spread: null, statistics: null };
+    const rung = this.rungRef(last.rung);
+    return this.account(p, decision, last.outcome, workflowId, recordedAt, this.state.champion, rung, [...earlier, last]);
+  }
+
+  /** The ladder's rung `index` (0-based) as records show it. */
+  rungRef(index: number): RecordedRung {
+    const ladder = this.ladder();
+    const r = ladder[index]!;
+    return {
+      rung: index + 1,
+      of: ladder.length,
+      ...(r.epochs !== undefined ? { epochs: r.epochs } : {}),
+      ...(r.dataFraction !== undefined ? { dataFraction: r.dataFraction } : {}),
+    };
+  }
+
+  private account(
+    p: ProposedExperiment,
+    decision: Decision,
+    outcome: ExperimentOutcome,
+    workflowId: string,
+    recordedAt: string,
+    championBefore: ChampionRef | null,
+    rung: RecordedRung | null,
+    rungs: RungResult[],
+  ): ExperimentRecord {
+    const { metric } = this.input;
     this.running = this.running.filter((r) => r.n !== p.n);
     this.state.done++;
 
     if (decision.status === 'kept' && decision.metric !== null) {
-      const champion: ChampionRef = { n: p.n, metric: decision.metric, specHash: p.specHash, hypothesis: p.hypothesis };
+      const champion: ChampionRef = {
+        n: p.n,
+        metric: decision.metric,
+        specHash: p.specHash,
+        hypothesis: p.hypothesis,
+        ...(this.evaluation() ? { seedMetrics: decision.seedMetrics ?? [], spread: decision.spread } : {}),
+      };
       this.state.champion = champion;
       if (this.state.baseline === null) this.state.baseline = champion;
       this.state.kept++;
     }
     const error = outcome.ok ? null : outcome.error;
+    const rungText = rung ? `${rung.rung}/${rung.of}` : null;
     const line: ExperimentLine = {
       n: p.n,
       hypothesis: p.hypothesis,
@@ -254,6 +394,7 @@ export class CampaignBook {
       durationMs: outcome.durationMs,
       edits: p.editDescriptions,
       error: error ? `${error.class}: ${error.message}` : null,
+      ...(this.evaluation() ? { spread: decision.spread, rung: rungText } : {}),
     };
     this.state.recent = [...this.state.recent, line].slice(-RECENT_LINES);
 
@@ -266,6 +407,27 @@ export class CampaignBook {
     } else {
       this.state.consecutiveFailures = 0;
     }
+
+    const compute = rungs.length > 0 ? rungs.reduce((sum, r) => sum + (r.outcome.compute ?? 0), 0) : (outcome.compute ?? 0);
+    const evaluation: RecordedEvaluation | null = this.evaluation()
+      ? {
+          seeds: this.seeds(),
+          seedMetrics: decision.seedMetrics,
+          spread: decision.spread,
+          rung,
+          ...(rungs.length > 0
+            ? {
+                rungs: rungs.map((r) => ({
+                  ...this.rungRef(r.rung),
+                  metric: r.measurement.ok ? r.measurement.metric : null,
+                  seedMetrics: r.measurement.ok ? r.measurement.seedMetrics : null,
+                  spread: r.measurement.ok ? r.measurement.spread : null,
+                })),
+              }
+            : {}),
+          compute,
+        }
+      : null;
 
     return {
       campaignId: this.input.config.id,
@@ -296,7 +458,9 @@ export class CampaignBook {
         championBefore: championBefore?.n ?? null,
         championAfter: this.state.champion?.n ?? null,
         bestMetric: this.state.champion?.metric ?? null,
+        ...(decision.statistics ? { statistics: { ...decision.statistics } } : {}),
       },
+      ...(evaluation ? { evaluation } : {}),
       error,
       durationMs: outcome.durationMs,
       recordedAt,
@@ -305,6 +469,31 @@ export class CampaignBook {
         ...(outcome.logTail ? { 'log.txt': outcome.logTail } : {}),
       },
     };
+  }
+
+  /**
+   * Adds the hidden-holdout check of a new champion to its record (holdout.json) and to the
+   * champion shown by `status`. The holdout never reaches a decision or a prompt: it is not in
+   * metrics.json or results.jsonl, which agents read.
+   */
+  addHoldout(record: ExperimentRecord, outcome: ExperimentOutcome, workflowId: string): ExperimentRecord {
+    const name = holdoutMetricName(this.input.metric.name);
+    const check: Record<string, unknown> = { workflowId, seed: this.seeds()[0], metric: name };
+    if (outcome.ok && typeof outcome.metrics[name] === 'number') {
+      const holdout = outcome.metrics[name] as number;
+      const validation = outcome.metrics[this.input.metric.name];
+      Object.assign(check, {
+        holdout,
+        validation: typeof validation === 'number' ? validation : null,
+        validationMean: record.metric,
+        gap: record.metric === null ? null : record.metric - holdout,
+      });
+      if (this.state.champion?.n === record.n) this.state.champion = { ...this.state.champion, holdout };
+      if (this.state.baseline?.n === record.n) this.state.baseline = { ...this.state.baseline, holdout };
+    } else {
+      check.error = outcome.ok ? `the training reported no ${name}` : `${outcome.error.class}: ${outcome.error.message}`;
+    }
+    return { ...record, attachments: { ...(record.attachments ?? {}), 'holdout.json': `${JSON.stringify(check, null, 2)}\n` } };
   }
 
   /** "3 experiments failed in a row, the same way (JobExitNonZero): ..." from the recent lines. */
@@ -375,7 +564,12 @@ export class CampaignBook {
         tokensLeft: config.budget.tokens == null ? null : Math.max(0, config.budget.tokens - this.ledger().totalTokens),
         usd: config.budget.usd ?? null,
         usdLeft: config.budget.usd == null ? null : Math.max(0, config.budget.usd - (this.ledger().usd ?? 0)),
+        compute: config.budget.compute ?? null,
+        computeUsed: this.computeUsed(),
       },
+      evaluation: config.evaluation
+        ? { seeds: config.evaluation.seeds, test: config.evaluation.test, alpha: config.evaluation.alpha, rungs: this.ladder().length }
+        : null,
       message: this.state.message,
       recent: this.state.recent,
       lessons: this.state.lessons ?? [],
@@ -397,6 +591,19 @@ export class CampaignBook {
       ...(this.state.ledger ? { llmUsage: this.state.ledger } : {}),
     };
   }
+}
+
+/** One rung's outcome of a ladder experiment. */
+export interface RungResult {
+  /** 0-based index into the ladder. */
+  rung: number;
+  outcome: ExperimentOutcome;
+  measurement: Measurement;
+}
+
+/** `val_accuracy` → `holdout_accuracy`: the metric the trainer reports on the hidden split. */
+export function holdoutMetricName(metric: string): string {
+  return metric.startsWith('val_') ? `holdout_${metric.slice(4)}` : `holdout_${metric}`;
 }
 
 function structuredCloneJson<T>(value: T): T {

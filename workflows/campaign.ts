@@ -12,14 +12,17 @@ import type { Activities } from '../activities/index.ts';
 import type { LlmAttempt, LlmUsage } from '../agents/llm/types.ts';
 import { addUsage, zeroUsage } from '../agents/llm/types.ts';
 import { pauseSignal, statusQuery, steerUpdate, stopSignal, unpauseSignal } from './messages.ts';
-import { CampaignBook } from './campaign-book.ts';
+import { CampaignBook, type RungResult } from './campaign-book.ts';
+import { measure } from './decide.ts';
 import { experimentWorkflow } from './experiment.ts';
+import { runGeneration } from './ladder.ts';
 import { BEST_METRIC, CAMPAIGN_ID, EXPERIMENTS_DONE } from './search-attributes.ts';
-import type { CampaignInput, CampaignResult, ProposedExperiment } from './types.ts';
+import type { CampaignInput, CampaignResult, ExperimentOutcome, Fidelity, ProposedExperiment } from './types.ts';
 
-// The research loop: propose → experiment (child workflow) → decide → record, until the budget
-// is spent or a human says stop. Decisions and bookkeeping live in CampaignBook; this function
-// only orders the steps.
+// The research loop: propose → experiment (child workflow, one training per seed) → decide →
+// record, until the budget is spent or a human says stop. With a fidelity ladder, proposals come
+// in generations that climb the rungs by successive halving (ladder.ts). Decisions and
+// bookkeeping live in CampaignBook; this function only orders the steps.
 
 const { openCampaign, propose, recordExperiment } = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
@@ -59,26 +62,65 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
   publishProgress(book);
 
   const inFlight = new Map<number, Promise<void>>();
-  const runExperiment = async (proposal: ProposedExperiment): Promise<void> => {
-    const workflowId = `${config.id}-exp-${proposal.n}`;
+  const seeds = book.seeds();
+
+  /** Trains proposal p once per seed at `fidelity` as the child workflow `workflowId`. */
+  const train = async (
+    p: ProposedExperiment,
+    workflowId: string,
+    fidelity: Fidelity | null,
+    evaluateHoldout = false,
+  ): Promise<ExperimentOutcome> => {
     const outcome = await executeChild(experimentWorkflow, {
       workflowId,
       args: [
         {
           campaignId: config.id,
-          n: proposal.n,
+          n: p.n,
           experiment: config.experiment,
-          spec: proposal.spec,
-          seed: config.seed,
+          spec: p.spec,
+          seed: seeds[0]!,
+          ...(config.evaluation ? { seeds: evaluateHoldout ? [seeds[0]!] : seeds } : {}),
+          ...(fidelity ? { fidelity } : {}),
+          ...(evaluateHoldout ? { evaluateHoldout } : {}),
           trainingTaskQueue: input.taskQueues.training,
         },
       ],
     });
-    const record = book.finish(proposal, outcome, workflowId, new Date().toISOString());
+    book.chargeCompute(outcome.compute);
+    return outcome;
+  };
+
+  /** Decides on an experiment's final result, checks a new champion on the holdout, records it. */
+  const settle = async (
+    p: ProposedExperiment,
+    outcome: ExperimentOutcome,
+    workflowId: string,
+    rungs: RungResult[] = [],
+  ): Promise<void> => {
+    let record = book.finish(p, outcome, workflowId, new Date().toISOString(), rungs);
+    if (record.status === 'kept' && book.wantsHoldout()) {
+      const checkId = `${config.id}-exp-${p.n}-holdout`;
+      record = book.addHoldout(record, await train(p, checkId, book.topRung(), true), checkId);
+    }
+    await saveRecord(record);
+  };
+
+  const saveRecord = async (record: Parameters<typeof recordExperiment>[0]): Promise<void> => {
     const recorded = await recordExperiment(record);
     // (Histories recorded before lessons existed return none: the status then keeps what it had.)
     book.setLessons(recorded?.lessons);
     publishProgress(book);
+  };
+
+  /** One experiment at the decision rung (no ladder, or a baseline that must be measured first). */
+  const runExperiment = async (proposal: ProposedExperiment): Promise<void> => {
+    const workflowId = `${config.id}-exp-${proposal.n}`;
+    const outcome = await train(proposal, workflowId, book.topRung());
+    const ladder = book.ladder();
+    const rungs: RungResult[] =
+      ladder.length > 0 ? [{ rung: ladder.length - 1, outcome, measurement: measure(input.metric, outcome, seeds) }] : [];
+    await settle(proposal, outcome, workflowId, rungs);
   };
 
   const { proposeWithLlm } = llmActivities(config.llm?.timeoutSeconds ?? 120);
@@ -123,31 +165,53 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     }
   };
 
+  /** Asks the agent for the next experiment; null (and the campaign paused) when it cannot. */
+  const proposeNext = async (): Promise<ProposedExperiment | null> => {
+    const n = book.takeNextNumber();
+    let proposal: ProposedExperiment;
+    book.startProposing(n);
+    try {
+      proposal =
+        config.agent === 'llm' ? await proposeByLlm(n) : await propose({ config, n, pendingHashes: book.pendingHashes() });
+    } catch (err) {
+      // An agent that cannot propose must not fail the campaign: a human can fix and unpause.
+      book.startProposing(null);
+      book.giveBackNumber(n);
+      const message = messageOf(err);
+      book.pause(
+        `the ${config.agent} agent could not propose experiment ${n}: ${message}` +
+          (message.includes('arlo unpause') ? '' : `. Fix the cause, then run \`arlo unpause ${config.id}\`.`),
+      );
+      return null;
+    }
+    book.startProposing(null);
+    book.begin(proposal);
+    return proposal;
+  };
+
   let startedThisRun = 0;
   for (;;) {
     const perRun = input.experimentsPerRun ?? EXPERIMENTS_PER_RUN;
     const wantsNewRun = startedThisRun >= perRun || workflowInfo().continueAsNewSuggested;
-    while (!wantsNewRun && book.canStartAnother(Date.now()) && inFlight.size < config.concurrency) {
-      const n = book.takeNextNumber();
-      let proposal: ProposedExperiment;
-      book.startProposing(n);
-      try {
-        proposal =
-          config.agent === 'llm' ? await proposeByLlm(n) : await propose({ config, n, pendingHashes: book.pendingHashes() });
-      } catch (err) {
-        // An agent that cannot propose must not fail the campaign: a human can fix and unpause.
-        book.startProposing(null);
-        book.giveBackNumber(n);
-        const message = messageOf(err);
-        book.pause(
-          `the ${config.agent} agent could not propose experiment ${n}: ${message}` +
-            (message.includes('arlo unpause') ? '' : `. Fix the cause, then run \`arlo unpause ${config.id}\`.`),
-        );
-        break;
+    if (book.ladder().length > 0 && book.hasChampion() && inFlight.size === 0) {
+      // A generation of proposals climbs the ladder together: ranks on a rung compare like with like.
+      const generation: ProposedExperiment[] = [];
+      while (!wantsNewRun && generation.length < book.generationSize() && book.canStartAnother(Date.now())) {
+        const p = await proposeNext();
+        if (!p) break;
+        generation.push(p);
+        startedThisRun++;
       }
-      book.startProposing(null);
-      book.begin(proposal);
+      if (generation.length > 0) {
+        await runGeneration(generation, { book, metric: input.metric, seeds, concurrency: config.concurrency, train, settle, saveRecord, campaignId: config.id });
+        continue;
+      }
+    }
+    while (!wantsNewRun && book.canStartAnother(Date.now()) && inFlight.size < config.concurrency && !(book.ladder().length > 0 && book.hasChampion())) {
+      const proposal = await proposeNext();
+      if (!proposal) break;
       startedThisRun++;
+      const n = proposal.n;
       inFlight.set(
         n,
         runExperiment(proposal).finally(() => inFlight.delete(n)),

@@ -12,6 +12,8 @@ export interface CampaignInput {
   /** The template's metric, resolved when the campaign starts, so decisions need no I/O. */
   metric: MetricDef;
   taskQueues: TaskQueues;
+  /** True when the template has a hidden holdout split (resolved at start, like `metric`). */
+  hasHoldout?: boolean;
   /** Experiments per workflow run before continue-as-new (default 50; tests use less). */
   experimentsPerRun?: number;
   /** Present only when continuing as new: the state of the previous run. */
@@ -65,9 +67,16 @@ export interface SteerAck {
 
 export interface ChampionRef {
   n: number;
+  /** Mean over the seeds (one seed: that value). */
   metric: number;
   specHash: string;
   hypothesis: string;
+  /** The metric of each seed, in `evaluation` seed order: what challengers are tested against. */
+  seedMetrics?: number[];
+  /** Sample standard deviation over the seeds (the noise floor, for the baseline); null for one seed. */
+  spread?: number | null;
+  /** Hidden-holdout metric measured at promotion (never used in decisions or prompts). */
+  holdout?: number | null;
 }
 
 /** One finished experiment as the campaign remembers it (details live in git). */
@@ -80,6 +89,10 @@ export interface ExperimentLine {
   durationMs: number;
   edits: string[];
   error: string | null;
+  /** Standard deviation over seeds; absent or null with one seed. */
+  spread?: number | null;
+  /** Fidelity rung the result came from, e.g. "3/3"; absent without a ladder. */
+  rung?: string | null;
 }
 
 export interface CampaignState {
@@ -105,6 +118,8 @@ export interface CampaignState {
   nextNoteId?: number;
   /** Research memory, recomputed from the recorded results after each experiment. */
   lessons?: string[];
+  /** Training compute spent so far, in sample-epochs (all seeds, rungs and holdout checks). */
+  computeUsed?: number;
 }
 
 export interface RunningExperiment {
@@ -136,7 +151,12 @@ export interface CampaignStatus {
     tokensLeft: number | null;
     usd: number | null;
     usdLeft: number | null;
+    /** Sample-epochs. */
+    compute: number | null;
+    computeUsed: number;
   };
+  /** Seeds per experiment, keep test and ladder, as configured (absent for legacy campaigns). */
+  evaluation: { seeds: number; test: string; alpha: number; rungs: number } | null;
   message: string | null;
   recent: ExperimentLine[];
   /** Research memory from the recorded results, strongest evidence first. */
@@ -164,8 +184,28 @@ export interface ExperimentInput {
   n: number;
   experiment: string;
   spec: Spec;
+  /** The seed of one training (the first seed when `seeds` is given). */
   seed: number;
+  /** Train once per seed, in parallel; absent: once with `seed`. */
+  seeds?: number[];
+  /** A cheaper rung of the fidelity ladder; absent: the spec's own recipe on all training rows. */
+  fidelity?: Fidelity | null;
+  /** Also evaluate the hidden holdout (promotion only). */
+  evaluateHoldout?: boolean;
   trainingTaskQueue: string;
+}
+
+export interface Fidelity {
+  epochs?: number;
+  dataFraction?: number;
+}
+
+/** One seed's training, as the experiment workflow reports it. */
+export interface SeedRun {
+  seed: number;
+  metrics: Record<string, number | boolean | null>;
+  /** Sample-epochs this training used; null when the trainer cannot tell (some external jobs). */
+  compute: number | null;
 }
 
 export type ExperimentOutcome =
@@ -178,6 +218,10 @@ export type ExperimentOutcome =
       params: number;
       /** The end of the training's log (external jobs), kept in git as log.txt. */
       logTail?: string | null;
+      /** One entry per seed (multi-seed experiments); `metrics` then holds the means. */
+      runs?: SeedRun[];
+      /** Sample-epochs used by all seeds. */
+      compute?: number;
     }
   | {
       ok: false;
@@ -185,4 +229,6 @@ export type ExperimentOutcome =
       durationMs: number;
       curve: Array<Record<string, number>>;
       logTail?: string | null;
+      /** Sample-epochs used before the failure (seeds that finished). */
+      compute?: number;
     };

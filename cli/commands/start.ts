@@ -23,6 +23,43 @@ export interface StartFlags {
   maxPromptTokens?: number;
   tokens?: number;
   usd?: number;
+  seeds?: number;
+  test?: string;
+  alpha?: number;
+  minEffect?: number;
+  /** Epochs per rung, cheapest first, e.g. "2,6,18". */
+  fidelity?: string;
+  eta?: number;
+  holdout?: boolean;
+  compute?: number;
+}
+
+/** The evaluation settings the flags give, over those of the file. */
+function withEvaluation(raw: Record<string, unknown>, fromFile: Record<string, unknown> | undefined, flags: StartFlags): void {
+  const ev: Record<string, unknown> = { ...(fromFile ?? {}) };
+  if (flags.seeds !== undefined) ev.seeds = flags.seeds;
+  if (flags.test !== undefined) ev.test = flags.test;
+  if (flags.alpha !== undefined) ev.alpha = flags.alpha;
+  if (flags.minEffect !== undefined) ev.minEffect = flags.minEffect;
+  if (flags.eta !== undefined) ev.eta = flags.eta;
+  // (commander sets holdout: true unless --no-holdout is given; only the flag itself overrides a file)
+  if (flags.holdout === false) ev.holdout = false;
+  if (flags.fidelity !== undefined) ev.fidelity = parseFidelity(flags.fidelity);
+  if (Object.keys(ev).length > 0) raw.evaluation = ev;
+}
+
+/** "2,6,18" → [{ epochs: 2 }, { epochs: 6 }, { epochs: 18 }] ("none" or "" → no ladder). */
+export function parseFidelity(text: string): Array<{ epochs: number }> {
+  if (text.trim() === '' || text.trim() === 'none') return [];
+  return text.split(',').map((part) => {
+    const epochs = Number(part.trim());
+    if (!Number.isInteger(epochs) || epochs < 1) {
+      throw new UserError(`--fidelity: "${part.trim()}" is not a whole number of epochs`, {
+        hint: 'give epochs per rung, cheapest first, e.g. --fidelity 2,6,18 (fractions of the data go in a campaign file)',
+      });
+    }
+    return { epochs };
+  });
 }
 
 /** The llm settings the flags give (without defaults), or null when none is given. */
@@ -51,6 +88,7 @@ function withLlm(raw: Record<string, unknown>, fromFile: Record<string, unknown>
 }
 
 function withLlmBudget(budget: Record<string, unknown>, flags: StartFlags): void {
+  if (flags.compute !== undefined) budget.compute = flags.compute;
   if (flags.tokens !== undefined) budget.tokens = flags.tokens;
   if (flags.usd !== undefined) {
     if (!(flags.usd > 0)) throw new UserError('--usd must be a number > 0');
@@ -80,6 +118,7 @@ export function configFromFlags(file: string | undefined, flags: StartFlags): Ca
     withLlmBudget(budget, flags);
     raw.budget = budget;
     withLlm(raw, fromFile.llm, flags);
+    withEvaluation(raw, fromFile.evaluation, flags);
     const idGiven = flags.id !== undefined || fileHasId(fromFile);
     const config = completeConfig(raw, { id: 'placeholder' }, file);
     return idGiven ? config : { ...config, id: defaultCampaignId(config.experiment) };
@@ -95,7 +134,9 @@ export function configFromFlags(file: string | undefined, flags: StartFlags): Ca
     withLlmBudget(budget, flags);
     raw.budget = budget;
   }
+  if (flags.compute !== undefined) raw.budget = { ...((raw.budget as object) ?? {}), compute: flags.compute };
   withLlm(raw, undefined, flags);
+  withEvaluation(raw, undefined, flags);
   return completeConfig(raw, { id: defaultCampaignId(flags.experiment) }, 'arlo start');
 }
 
@@ -111,10 +152,20 @@ export async function startCommand(file: string | undefined, flags: StartFlags):
     const model = config.agent === 'llm' && config.llm ? ` (${config.llm.model}${config.llm.baseUrl ? ` at ${config.llm.baseUrl}` : ''})` : '';
     const llmBudget =
       (config.budget.tokens != null ? ` / ${config.budget.tokens} tokens` : '') + (config.budget.usd != null ? ` / ${config.budget.usd} USD` : '');
+    const computeBudget = config.budget.compute != null ? ` / ${config.budget.compute} sample-epochs` : '';
     console.log(
       `started campaign ${color.bold(config.id)}: ${config.agent} agent${model} on ${config.experiment}, ` +
-        `budget ${config.budget.experiments} experiments${config.budget.minutes ? ` / ${config.budget.minutes} min` : ''}${llmBudget}`,
+        `budget ${config.budget.experiments} experiments${config.budget.minutes ? ` / ${config.budget.minutes} min` : ''}${llmBudget}${computeBudget}`,
     );
+    const ev = config.evaluation;
+    if (ev) {
+      const ladder = ev.fidelity.length > 0 ? `; ladder ${ev.fidelity.map(rungText).join(' → ')} (η=${ev.eta})` : '';
+      console.log(
+        `  each experiment trains with ${ev.seeds} seed${ev.seeds === 1 ? '' : 's'}; ` +
+          (ev.seeds >= 2 ? `kept when ${ev.test} clears α=${ev.alpha}${ev.minEffect > 0 ? ` and min effect ${ev.minEffect}` : ''}` : 'kept when better once (no test with one seed)') +
+          ladder,
+      );
+    }
     if (!(await hasWorkers(c))) {
       console.log(color.yellow('  no worker is polling yet: run `arlo worker` (in another terminal, or on another machine)'));
     }
@@ -130,6 +181,12 @@ export async function startCommand(file: string | undefined, flags: StartFlags):
   } finally {
     await c.close();
   }
+}
+
+function rungText(r: { epochs?: number; dataFraction?: number }): string {
+  return [r.epochs !== undefined ? `${r.epochs} ep` : null, r.dataFraction !== undefined ? `${r.dataFraction} data` : null]
+    .filter(Boolean)
+    .join(' × ');
 }
 
 async function hasWorkers(c: Awaited<ReturnType<typeof openClient>>): Promise<boolean> {

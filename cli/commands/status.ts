@@ -45,11 +45,26 @@ export function printStatus(s: CampaignStatus, progress: Array<string | null> = 
     `  experiments: ${s.done} done (${s.kept} kept, ${s.failed} failed), ${s.running.length} running; ` +
       `budget ${s.budget.experimentsLeft} of ${s.budget.experiments} left${minutes}; ${s.budget.elapsedMinutes.toFixed(1)} min elapsed`,
   );
-  if (s.baseline) console.log(`  baseline: #${s.baseline.n} ${s.metric.name}=${fmtMetric(s.baseline.metric)}`);
+  const ev = s.evaluation ?? null;
+  if (ev) {
+    const test = ev.seeds >= 2 ? `${ev.test} at α=${ev.alpha}` : 'better once (one seed: no test)';
+    const compute =
+      s.budget.compute != null
+        ? `; compute ${fmtCount(s.budget.computeUsed)} of ${fmtCount(s.budget.compute)} sample-epochs`
+        : s.budget.computeUsed > 0
+          ? `; compute ${fmtCount(s.budget.computeUsed)} sample-epochs`
+          : '';
+    console.log(`  evaluation: ${ev.seeds} seed${ev.seeds === 1 ? '' : 's'} per experiment, keep by ${test}${ev.rungs > 0 ? `, ${ev.rungs}-rung ladder` : ''}${compute}`);
+  }
+  if (s.baseline) {
+    const floor = s.baseline.spread != null ? ` ± ${fmtMetric(s.baseline.spread)} (noise floor over ${s.baseline.seedMetrics?.length ?? '?'} seeds)` : '';
+    console.log(`  baseline: #${s.baseline.n} ${s.metric.name}=${fmtMetric(s.baseline.metric)}${floor}${holdoutText(s.baseline)}`);
+  }
   if (s.champion) {
     const gain = s.baseline ? s.champion.metric - s.baseline.metric : 0;
+    const spread = s.champion.spread != null ? ` ± ${fmtMetric(s.champion.spread)}` : '';
     console.log(
-      `  best:     #${s.champion.n} ${s.metric.name}=${fmtMetric(s.champion.metric)} (${gain >= 0 ? '+' : ''}${fmtMetric(gain)} vs baseline) ${shorten(s.champion.hypothesis, 60)}`,
+      `  best:     #${s.champion.n} ${s.metric.name}=${fmtMetric(s.champion.metric)}${spread} (${gain >= 0 ? '+' : ''}${fmtMetric(gain)} vs baseline)${holdoutText(s.champion)} ${shorten(s.champion.hypothesis, 60)}`,
     );
   }
   s.running.forEach((r, i) => {
@@ -73,6 +88,17 @@ export function printStatus(s: CampaignStatus, progress: Array<string | null> = 
     console.log('  lessons (from the recorded results):');
     for (const lesson of lessons.slice(0, 8)) console.log(`    ${shorten(lesson, 120)}`);
   }
+}
+
+/** ", holdout 0.6120 (gap +0.0110)": the champion's hidden-holdout check, if it ran. */
+function holdoutText(ref: { metric: number; holdout?: number | null }): string {
+  if (ref.holdout == null) return '';
+  const gap = ref.metric - ref.holdout;
+  return `, holdout ${fmtMetric(ref.holdout)} (gap ${gap >= 0 ? '+' : ''}${fmtMetric(gap)})`;
+}
+
+function fmtCount(x: number): string {
+  return Math.round(x).toLocaleString('en-US');
 }
 
 /** "llm openai:gpt-4.1-mini: 12 calls, 34,567 tokens (30,000 in / 4,567 out), USD 0.0123; 65,433 of 100,000 tokens left" */

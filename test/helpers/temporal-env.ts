@@ -1,3 +1,4 @@
+import type { Activities } from '../../activities/index.ts';
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -65,13 +66,22 @@ const usedPorts = new Set<number>();
 
 /** Runs `fn` while a fresh arlo worker (1 training slot) polls `queues` on the test server. */
 export async function withWorker<T>(
-  opts: { env: TestWorkflowEnvironment; bundle: WorkflowBundleWithSourceMap; home: string; dataDir: string; queues: TaskQueues },
+  opts: {
+    env: TestWorkflowEnvironment;
+    bundle: WorkflowBundleWithSourceMap;
+    home: string;
+    dataDir: string;
+    queues: TaskQueues;
+    slots?: number;
+    activityOverrides?: Partial<Activities>;
+  },
   fn: () => Promise<T>,
 ): Promise<T> {
   const worker = await createArloWorker({
     address: opts.env.address,
     namespace: 'default',
-    slots: 1,
+    slots: opts.slots ?? 1,
+    ...(opts.activityOverrides ? { activityOverrides: opts.activityOverrides } : {}),
     taskQueues: opts.queues,
     workflowBundle: opts.bundle,
     context: { home: opts.home, dataDir: opts.dataDir },

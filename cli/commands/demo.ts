@@ -1,3 +1,4 @@
+import { EVALUATION_DEFAULTS } from '../../config/campaign-config.ts';
 import { openHistory, readExperiment, readResults } from '../../history/index.ts';
 import { arloHome, dataDir } from '../../server/arlo-home.ts';
 import { createArloWorker } from '../../worker.ts';
@@ -39,13 +40,17 @@ export async function demoCommand(opts: DemoOptions): Promise<void> {
       budget: { experiments: opts.experiments, minutes: null },
       concurrency: opts.concurrency,
       agentOptions: {},
+      evaluation: { ...EVALUATION_DEFAULTS },
     });
     console.log(
       `${color.bold('arlo demo')}: campaign ${color.bold(id)}: evolution agent on ${opts.experiment}, ` +
         `${opts.experiments} experiments, ${opts.concurrency} at a time`,
     );
     console.log(`  Temporal ${c.address}${c.uiUrl ? `, Web UI ${c.uiUrl}/namespaces/${c.namespace}/workflows` : ''}`);
-    console.log(`  experiment 1 trains the baseline; each later one trains an agent's proposal\n`);
+    console.log(
+      `  experiment 1 trains the baseline on ${EVALUATION_DEFAULTS.seeds} seeds (its spread is the noise floor); each later one ` +
+        `trains a proposal on the same seeds and is kept only if a ${EVALUATION_DEFAULTS.test} test at α=${EVALUATION_DEFAULTS.alpha} says it is better\n`,
+    );
     const result = await followCampaign(c, id);
     await printSummary(result, home, c.uiUrl, c.namespace, Date.now() - started);
   } finally {
@@ -67,10 +72,14 @@ async function printSummary(
   const metricName = lines[0]?.metricName ?? 'metric';
   const { baseline, champion } = result;
   console.log(`\n${color.bold('Summary')} (${result.done} experiments in ${fmtDuration(elapsedMs)})`);
-  console.log(`  baseline  #${baseline?.n ?? '—'}  ${metricName}=${fmtMetric(baseline?.metric)}`);
+  const sd = (x: number | null | undefined) => (x == null ? '' : ` ± ${fmtMetric(x)}`);
+  console.log(`  baseline  #${baseline?.n ?? '—'}  ${metricName}=${fmtMetric(baseline?.metric)}${sd(baseline?.spread)} (the noise floor)`);
   if (champion && baseline) {
     const gain = champion.metric - baseline.metric;
-    console.log(`  best      #${champion.n}  ${metricName}=${fmtMetric(champion.metric)}  (${gain >= 0 ? '+' : ''}${fmtMetric(gain)})`);
+    const holdout = champion.holdout == null ? '' : `; hidden holdout ${fmtMetric(champion.holdout)}`;
+    console.log(
+      `  best      #${champion.n}  ${metricName}=${fmtMetric(champion.metric)}${sd(champion.spread)}  (${gain >= 0 ? '+' : ''}${fmtMetric(gain)}${holdout})`,
+    );
     const path = await championLineage(repo, result.campaignId, champion.n);
     if (path.length > 0) {
       console.log('  edits that made the difference (baseline → best):');

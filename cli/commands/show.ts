@@ -83,6 +83,43 @@ function metricSpread(metrics: Record<string, unknown>, metricName: string): num
   return null;
 }
 
+function rungText(r: { rung: number; of: number; epochs?: number; dataFraction?: number }): string {
+  const parts = [r.epochs !== undefined ? `${r.epochs} epochs` : null, r.dataFraction !== undefined ? `${r.dataFraction} of the data` : null];
+  return `${r.rung}/${r.of} (${parts.filter(Boolean).join(', ')})`;
+}
+
+function testText(stats: Record<string, unknown> | null): string | null {
+  if (!stats) return null;
+  const num = (k: string, digits = 3) => (typeof stats[k] === 'number' ? Number(stats[k]).toPrecision(digits) : null);
+  const ci = Array.isArray(stats.ci) ? `CI [${(stats.ci as number[]).map((x) => x.toFixed(4)).join(', ')}]` : null;
+  const parts = [
+    num('statistic') !== null ? `t=${num('statistic', 4)}` : null,
+    num('df') !== null ? `df=${Number(stats.df).toFixed(1)}` : null,
+    num('pValue') !== null ? `p=${num('pValue', 2)}` : null,
+    ci,
+    `α=${String(stats.alpha)}`,
+    typeof stats.minEffect === 'number' && stats.minEffect > 0 ? `min effect ${stats.minEffect}` : null,
+    Array.isArray(stats.seeds) ? `seeds ${(stats.seeds as number[]).join(', ')}` : null,
+  ];
+  return `${String(stats.test)}: ${parts.filter(Boolean).join(', ')}`;
+}
+
+function parseHoldout(text: string): ShowResult['holdout'] {
+  try {
+    const h = JSON.parse(text) as Record<string, unknown>;
+    const n = (k: string) => (typeof h[k] === 'number' ? (h[k] as number) : null);
+    return {
+      metric: String(h.metric ?? 'holdout'),
+      holdout: n('holdout'),
+      validation: n('validationMean') ?? n('validation'),
+      gap: n('gap'),
+      ...(typeof h.error === 'string' ? { error: h.error } : {}),
+    };
+  } catch {
+    return { metric: 'holdout', holdout: null, validation: null, gap: null, error: 'holdout.json is not valid JSON' };
+  }
+}
+
 function tail(text: string, lines: number): string[] {
   const all = text.replace(/\s+$/, '').split('\n');
   return all.slice(-lines);
@@ -101,8 +138,16 @@ export interface ShowResult {
   parent: number | null;
   edits: string[];
   decision: string;
-  /** Fidelity rung the metric was measured at, when recorded (a later feature); null until then. */
+  /** Fidelity rung the metric was measured at ("2/3 (6 epochs)"); null without a ladder. */
   fidelity: string | null;
+  /** Seeds and the metric of each (multi-seed campaigns); null for single-seed records. */
+  seeds: Array<{ seed: number; metric: number | null }> | null;
+  /** The keep test that decided, e.g. "welch-t: t=11.27, df=4.0, p=1.9e-4, α=0.05"; null if none ran. */
+  test: string | null;
+  /** Hidden-holdout check made when this experiment became champion (holdout.json); null otherwise. */
+  holdout: { metric: string; holdout: number | null; validation: number | null; gap: number | null; error?: string } | null;
+  /** Sample-epochs of training this experiment used (all seeds and rungs). */
+  compute: number | null;
   epochs: number | null;
   metricName: string;
   metric: number | null;
@@ -157,14 +202,21 @@ export async function collectShow(c: ReviewedCampaign, n: number): Promise<ShowR
     parent: view.parent,
     edits: view.editDescriptions,
     decision: rec.decision.reason,
-    fidelity: recordedFidelity(rec.metrics ?? {}),
+    fidelity: rec.evaluation?.rung ? rungText(rec.evaluation.rung) : recordedFidelity(rec.metrics ?? {}),
+    seeds:
+      rec.evaluation && rec.evaluation.seeds.length > 1
+        ? rec.evaluation.seeds.map((seed, i) => ({ seed, metric: rec.evaluation!.seedMetrics?.[i] ?? null }))
+        : null,
+    test: testText(rec.decision.statistics ?? null),
+    holdout: mine?.files['holdout.json'] ? parseHoldout(mine.files['holdout.json']) : null,
+    compute: rec.evaluation?.compute ?? null,
     epochs: rec.spec?.recipe?.epochs ?? null,
     metricName: rec.metricName,
     metric: rec.metric,
     parentMetric,
     gainOverParent: rec.metric !== null && parentMetric !== null ? gain(c.direction, rec.metric, parentMetric) : null,
     metrics: rec.metrics ?? {},
-    spread: metricSpread(rec.metrics ?? {}, rec.metricName),
+    spread: rec.evaluation ? rec.evaluation.spread : metricSpread(rec.metrics ?? {}, rec.metricName),
     specDiff: parentRec ? formatSpecDiff(diffSpecs(parentRec.spec, rec.spec)) : [],
     params: cost.params,
     parentParams: parentCost.params,
@@ -221,6 +273,18 @@ export function renderShow(s: ShowResult, c: Pick<ReviewedCampaign, 'repo' | 'di
   if (s.model || s.tokens !== null) field('llm', `${s.model ?? '—'}, ${s.tokens === null ? '—' : fmtCount(s.tokens)} tokens`);
   if (s.edits.length > 0) field('edits', s.edits.join('; '));
   field('decision', s.decision);
+  if (s.test) field('test', s.test);
+  if (s.seeds) field('seeds', s.seeds.map((x) => `${x.seed}: ${fmtMetric(x.metric)}`).join(', '));
+  if (s.holdout) {
+    field(
+      'holdout',
+      s.holdout.error
+        ? `check failed: ${s.holdout.error}`
+        : `${s.holdout.metric} ${fmtMetric(s.holdout.holdout)} (validation ${fmtMetric(s.holdout.validation)}, gap ${fmtSigned(s.holdout.gap)}); ` +
+            'measured once, at promotion; never used to decide',
+    );
+  }
+  if (s.compute !== null) field('compute', `${fmtCount(s.compute)} sample-epochs`);
   if (s.error) field('error', `${s.error.class}: ${s.error.message}`);
 
   if (s.parent !== null) {

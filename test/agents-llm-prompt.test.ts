@@ -262,3 +262,16 @@ describe('answer schema', () => {
     expect(toEdit({ ...flat, units: null })).toEqual({ missing: ['units'] });
   });
 });
+
+describe('record lines of multi-seed and ladder campaigns', () => {
+  it('show the spread, and mark cheap-rung results as not comparable (no delta vs the parent)', async () => {
+    const { recordLine } = await import('../agents/llm/prompt.ts');
+    const base = { n: 1, status: 'kept', hypothesis: 'b', specHash: 'a', metric: 0.3, metricName: 'val_accuracy', bestMetric: 0.3, championAfter: 1, durationMs: 1, parent: null, edits: [], spread: 0.02, rung: '3/3', recordedAt: '' } as const;
+    const cheap = { ...base, n: 2, status: 'discarded', metric: 0.2, parent: 1, edits: ['+ bypass h1 → h3 (add)'], rung: '1/3' } as const;
+    const byN = new Map<number, never>([[1, base as never], [2, cheap as never]]);
+    expect(recordLine(base as never, byN, 'val_accuracy', false)).toContain('kept val_accuracy 0.3 ± 0.02');
+    const line = recordLine(cheap as never, byN, 'val_accuracy', false);
+    expect(line).toContain('on cheap rung 1/3, not comparable');
+    expect(line).not.toContain('vs #1');
+  });
+});

@@ -248,7 +248,11 @@ export function recordLine(x: ResultLine, byN: Map<number, ResultLine>, metricNa
   } else {
     const delta =
       parent && parent.metric !== null && x.metric !== null ? `, ${signed(x.metric - parent.metric)} vs #${parent.n}` : '';
-    outcome = `${x.status} ${metricName} ${fmt(x.metric)}${delta}`;
+    // The noise (± sd over seeds) and a cheap rung's result must not read as a full-fidelity number.
+    const spread = typeof x.spread === 'number' ? ` ± ${fmt(x.spread)}` : '';
+    const [rung, of] = (x.rung ?? '').split('/');
+    const rungNote = rung && of && rung !== of ? ` (on cheap rung ${rung}/${of}, not comparable)` : '';
+    outcome = `${x.status} ${metricName} ${fmt(x.metric)}${spread}${rungNote || delta}`;
   }
   const hypothesis =
     withHypothesis && x.hypothesis && x.hypothesis.length <= MAX_HYPOTHESIS_CHARS ? ` — "${x.hypothesis.replace(/\s+/g, ' ')}"` : '';

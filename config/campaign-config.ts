@@ -77,11 +77,15 @@ export const KEEP_TESTS = ['welch-t', 'paired-bootstrap'] as const;
 export const evaluationSchema = z
   .object({
     /** Every experiment trains with this many seeds (seed, seed+1, ...); its metric is their mean. */
-    seeds: z.number().int().min(1).max(32),
+    seeds: z
+      .number()
+      .int('seeds is a whole number of trainings per experiment, e.g. 3')
+      .min(1, 'use at least 1 seed (3 or more for a statistical keep)')
+      .max(32, 'use at most 32 seeds per experiment'),
     /** The keep test (needs seeds ≥ 2; with 1 seed a challenger is kept when it is better once). */
     test: z.enum(KEEP_TESTS),
     /** Significance level of the keep test. */
-    alpha: z.number().gt(0, 'alpha is a probability in (0, 0.5]').max(0.5),
+    alpha: z.number().gt(0, 'alpha is a probability in (0, 0.5], e.g. 0.05').max(0.5, 'alpha is a probability in (0, 0.5], e.g. 0.05'),
     /** Smallest improvement worth keeping, in metric units (e.g. 0.005 accuracy). */
     minEffect: z.number().min(0, 'minEffect is an improvement size ≥ 0 in metric units'),
     /**
@@ -90,7 +94,7 @@ export const evaluationSchema = z
      */
     fidelity: z.array(rungSchema).max(6, 'use at most 6 rungs'),
     /** Of each generation's results on a rung, the top 1/eta go up to the next rung. */
-    eta: z.number().int().min(2).max(10),
+    eta: z.number().int('eta is a whole number, e.g. 3').min(2, 'eta is at least 2 (the top half go up)').max(10, 'use eta ≤ 10'),
     /** Evaluate the hidden holdout (once, seed 0) when an experiment becomes champion. */
     holdout: z.boolean(),
   })

@@ -17,13 +17,14 @@ export async function resumeCommand(campaignId: string): Promise<{ resumed: bool
   try {
     const d = await describeCampaign(c, campaignId);
     const state = d.status.name;
+    const said = state.toLowerCase().replace('_', ' '); // TIMED_OUT → "timed out"
     if (!RESUMABLE.has(state)) {
       const why =
         state === 'RUNNING'
           ? `is running; nothing to resume (see \`arlo status ${campaignId}\`)`
           : state === 'COMPLETED'
             ? `completed; nothing to resume (see \`arlo history ${campaignId}\`)`
-            : `is ${state.toLowerCase()}; nothing to resume`;
+            : `is ${said}; nothing to resume`;
       console.log(`campaign ${campaignId} ${why}`);
       return { resumed: false };
     }
@@ -36,7 +37,7 @@ export async function resumeCommand(campaignId: string): Promise<{ resumed: bool
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
     });
     console.log(
-      `campaign ${campaignId}: resumed after ${state.toLowerCase()}; it continues from what campaign/${campaignId} records`,
+      `campaign ${campaignId}: resumed after ${said}; it continues from what campaign/${campaignId} records`,
     );
     return { resumed: true };
   } finally {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
@@ -22,6 +22,7 @@ import {
   type FixtureRequest,
   type OpenAiFixture,
 } from './helpers/openai-fixture.ts';
+import { decodedText, filesUnder, gitObjects } from './helpers/secret-scan.ts';
 import { startTestServer, tempHome, waitFor, withWorker as withTestWorker } from './helpers/temporal-env.ts';
 
 // Campaigns with `agent: llm` on the real Temporal dev server, with real TF.js training (the tiny
@@ -258,19 +259,11 @@ describe('llm agent campaigns on the real dev server', () => {
     expect(fixture.requests.some((r) => r.headers.authorization === `Bearer ${SECRET}`)).toBe(true);
 
     for (const home of homes) {
-      const files: string[] = [];
-      const walk = (dir: string) => {
-        for (const name of readdirSync(dir)) {
-          const path = join(dir, name);
-          if (statSync(path).isDirectory()) walk(path);
-          else files.push(path);
-        }
-      };
-      walk(home);
+      const files = filesUnder(home);
       expect(files.length).toBeGreaterThan(10);
       for (const f of files) expect(readFileSync(f).includes(SECRET), f).toBe(false);
       // git objects are zlib-compressed on disk: read every object back through git
-      const objects = execFileSync('git', ['-C', join(home, 'history'), 'cat-file', '--batch-all-objects', '--batch'], { maxBuffer: 256 * 1024 * 1024 });
+      const objects = gitObjects(home);
       expect(objects.length).toBeGreaterThan(1000);
       expect(objects.includes('prompt.md') || objects.includes('Propose experiment')).toBe(true);
       expect(objects.includes(SECRET)).toBe(false);
@@ -290,21 +283,3 @@ describe('llm agent campaigns on the real dev server', () => {
     expect(logs.includes(SECRET)).toBe(false);
   });
 });
-
-/** Every string in a history, with payload bytes decoded as UTF-8. */
-function decodedText(value: unknown): string {
-  const out: string[] = [];
-  const seen = new Set<unknown>();
-  const visit = (v: unknown) => {
-    if (v === null || v === undefined) return;
-    if (typeof v === 'string') out.push(v);
-    else if (v instanceof Uint8Array) out.push(Buffer.from(v).toString('utf8'));
-    else if (typeof v === 'object') {
-      if (seen.has(v)) return;
-      seen.add(v);
-      for (const child of Array.isArray(v) ? v : Object.values(v as Record<string, unknown>)) visit(child);
-    }
-  };
-  visit(value);
-  return out.join('\n');
-}

@@ -4,13 +4,14 @@ import { join, resolve } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { startTestServer } from '../test/helpers/temporal-env.ts';
 import { benchEfficiency } from './efficiency.ts';
+import { benchLadder, ladderOptions } from './ladder.ts';
 import { benchOverhead } from './overhead.ts';
 import { renderMarkdown, type BenchSection } from './report.ts';
 import { benchHistoryScale } from './history-scale.ts';
 import { benchScaling } from './scaling.ts';
 import { benchThroughput } from './throughput.ts';
 
-// `npm run bench` (about 15 minutes) or `npm run bench -- --quick` (under 3 minutes): prints a
+// `npm run bench` (about 35 minutes, 20-25 of them part 6) or `npm run bench -- --quick` (under 4 minutes): prints a
 // markdown table per part and writes all numbers as JSON to a path it prints. Machines here are
 // shared and noisy: compare ratios taken in the same run, not absolute times across runs.
 
@@ -24,12 +25,15 @@ async function main(): Promise<void> {
   const machine = `${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.versions.node}`;
   process.stderr.write(`arlo bench (${quick ? 'quick' : 'full'}) on ${machine}\n`);
   const sections: BenchSection[] = [];
+  let ladder: BenchSection | null = null;
   const env = await startTestServer();
   try {
     process.stderr.write('part 1: orchestration overhead\n');
     sections.push(await benchOverhead(env, quick ? 15 : 50));
     process.stderr.write('part 3: parallel scaling\n');
     sections.push(await benchScaling(env, { template: quick ? 'smoke' : 'deep-mlp', experiments: quick ? 5 : 8, dataDir }));
+    process.stderr.write('part 6: ladder economy\n');
+    ladder = await benchLadder(env, ladderOptions(quick, dataDir));
   } finally {
     await env.teardown();
   }
@@ -52,6 +56,7 @@ async function main(): Promise<void> {
       home: resolve(process.env.ARLO_HOME ?? '.arlo', 'bench', quick ? 'history-1k' : 'history-10k'),
     }),
   );
+  if (ladder) sections.push(ladder); // measured with the Temporal server above, reported last
 
   const date = new Date().toISOString().slice(0, 10);
   const out = [`## Benchmarks (${quick ? 'quick pass' : 'full'}, ${date})`, '', `Machine: ${machine}.`, ''];

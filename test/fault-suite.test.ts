@@ -76,8 +76,9 @@ function plan(seed: number): Trial[] {
   const faults: Fault[] = [];
   // Kills in propose and record wait out a start-to-close timeout: aim them at early experiments so
   // the wait starts soon. Trainings are noticed within their heartbeat timeout.
+  // (Experiment 2 is the first one an agent proposes; experiment 1 the first recorded.)
   for (const activity of ['propose', 'recordExperiment', 'propose', 'recordExperiment', 'propose', 'recordExperiment', 'propose', 'recordExperiment'] as const) {
-    faults.push({ kind: 'kill', activity, n: int(1, 2), phase: pick(['enter', 'mid', 'done'] as const), delayMs: int(0, 150) });
+    faults.push({ kind: 'kill', activity, n: activity === 'propose' ? 2 : 1, phase: pick(['enter', 'mid', 'done'] as const), delayMs: int(0, 150) });
   }
   for (let i = 0; i < 4; i++) {
     faults.push({ kind: 'kill', activity: 'trainExperiment', n: int(1, BUDGET), phase: pick(['mid', 'mid', 'done'] as const), delayMs: int(0, 1500) });
@@ -205,7 +206,15 @@ async function runTrial(trial: Trial): Promise<Outcome> {
       retried = `enter ${fault.activity} ${fault.n} 2`;
       retriedAt = waitForMarker(marker, retried, 8 * 60_000, 200).then(() => Date.now(), () => 0);
       letGo();
-      procs.push(await worker(base));
+      if (fault.activity !== 'trainExperiment') {
+        // Nothing happens before the killed attempt's start-to-close timeout: start the fresh
+        // worker when it is this trial's turn again, after the others' early moments.
+        await hold();
+        procs.push(await worker(base));
+        letGo();
+      } else {
+        procs.push(await worker(base));
+      }
     } else if (fault.kind === 'server') {
       await waitForMarker(marker, `enter trainExperiment ${fault.n} 1`);
       await sleep(fault.delayMs);

@@ -1,3 +1,4 @@
+import { computeLessons } from '../agents/llm/lessons.ts';
 import type { ResultLine } from '../history/types.ts';
 import { emptyCampaignState } from '../workflows/campaign-book.ts';
 import type { CampaignState, ChampionRef, ExperimentLine } from '../workflows/types.ts';
@@ -52,6 +53,8 @@ export function rebuildState(lines: ResultLine[]): CampaignState {
   state.nextN = maxN + 1;
   for (let n = 1; n < maxN; n++) if (!seen.has(n)) state.redo.push(n);
   state.recent = lines.slice(-RECENT_LINES).map(toExperimentLine);
+  // The research memory spans runs: a resumed campaign knows its lessons before its next record.
+  state.lessons = computeLessons(lines);
   return state;
 }
 

@@ -169,7 +169,8 @@ function evaluationFields(rec: ExperimentRecord): Pick<ResultLine, 'spread' | 's
   const ev = rec.evaluation;
   if (!ev) return {};
   return {
-    ...(ev.seeds.length > 1 ? { spread: ev.spread, seedMetrics: ev.seedMetrics } : {}),
+    spread: ev.spread,
+    seedMetrics: ev.seedMetrics,
     ...(ev.rung ? { rung: `${ev.rung.rung}/${ev.rung.of}` } : {}),
     compute: ev.compute,
   };

@@ -11,7 +11,7 @@ import { benchHistoryScale } from './history-scale.ts';
 import { benchScaling } from './scaling.ts';
 import { benchThroughput } from './throughput.ts';
 
-// `npm run bench` (about 35 minutes, 20-25 of them part 6) or `npm run bench -- --quick` (under 4 minutes): prints a
+// `npm run bench` (about 32 minutes, about 18 of them part 6) or `npm run bench -- --quick` (under 4 minutes): prints a
 // markdown table per part and writes all numbers as JSON to a path it prints. Machines here are
 // shared and noisy: compare ratios taken in the same run, not absolute times across runs.
 

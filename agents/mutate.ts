@@ -219,6 +219,15 @@ const SAMPLERS: Record<EditOp, Sampler> = {
 };
 
 /**
+ * The allowed kinds in a random order where a kind of weight w comes first w times as often as
+ * one of weight 1 (weighted sampling without replacement: keys u^(1/w), largest first).
+ */
+function weightedOrder(ops: EditOp[], weights: Partial<Record<EditOp, number>>, rng: Rng): EditOp[] {
+  const keyed = ops.map((op) => ({ op, key: Math.pow(rng.next(), 1 / Math.max(1e-6, weights[op] ?? 1)) }));
+  return keyed.sort((a, b) => b.key - a.key).map((k) => k.op);
+}
+
+/**
  * One random edit of a kind the template allows, with parameters drawn from the spec. Kinds
  * with nothing to act on (e.g. removeBypass without merges) are skipped. The edit is plausible,
  * not guaranteed to apply. Throws if no allowed kind has a candidate.
@@ -226,7 +235,8 @@ const SAMPLERS: Record<EditOp, Sampler> = {
 export function randomEdit(spec: Spec, template: ExperimentTemplate, rng: Rng): Edit {
   const view = buildView(spec, template);
   const allowed = [...new Set(template.editPolicy.allowed)].filter((op) => op in SAMPLERS);
-  for (const op of rng.sample(allowed, allowed.length)) {
+  const weights = template.editPolicy.editWeights;
+  for (const op of weights ? weightedOrder(allowed, weights, rng) : rng.sample(allowed, allowed.length)) {
     const edit = SAMPLERS[op](view, rng);
     if (edit) return edit;
   }

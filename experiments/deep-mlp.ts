@@ -100,6 +100,8 @@ export function makeDeepMlpTemplate(cfg: DeepMlpConfig = DEEP_MLP_CONFIG, name =
       fixedDepth: true,
       maxUnits: cfg.width,
       maxEpochs: cfg.epochs,
+      // Depth, not tuning, is what keeps this net from training: try bypasses and norms first.
+      editWeights: { addBypass: 4, addNorm: 2 },
     },
   };
 }

@@ -131,6 +131,11 @@ export interface EditPolicy {
   fixedDepth: boolean;
   maxUnits: number;
   maxEpochs: number;
+  /**
+   * How often the built-in agents draw each edit kind (default 1 each). A "make it train" task
+   * favours the structural edits that can fix it over tuning that cannot.
+   */
+  editWeights?: Partial<Record<EditOp, number>>;
 }
 
 export interface ExperimentTemplate {

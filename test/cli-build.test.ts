@@ -37,14 +37,19 @@ function arlo(args: string[], env: Record<string, string> = {}) {
 }
 
 /**
- * `setup.sh --build`, then dates the stamp two seconds back, so that "edited after the build"
- * never depends on the file system's timestamp granularity.
+ * `setup.sh --build`, then dates the stamp now (the real build stamps its start time; sources
+ * written just before a quick build would otherwise look newer), and waits a little so that an
+ * edit after the build is newer than the stamp whatever the file system's timestamp granularity.
  */
 function build(): void {
   const r = spawnSync('bash', [join(project, 'scripts', 'setup.sh'), '--build'], { encoding: 'utf8', timeout: 60_000 });
   expect(r.status, r.stderr + r.stdout).toBe(0);
-  const earlier = new Date(Date.now() - 2000);
-  utimesSync(join(project, 'dist', '.build-stamp'), earlier, earlier);
+  const now = new Date();
+  utimesSync(join(project, 'dist', '.build-stamp'), now, now);
+  const until = Date.now() + 50;
+  while (Date.now() < until) {
+    // (spin: this helper is synchronous)
+  }
 }
 
 /** Dates the stamp now (sources unchanged since count as built), then lets the clock move on. */

@@ -1,4 +1,4 @@
-import type { CampaignRecord, ExperimentRecord, ResultLine } from './types.ts';
+import type { CampaignRecord, ExperimentRecord, RecordedRung, ResultLine } from './types.ts';
 
 // Pure text formats of the history repository: commit messages, JSON files, curve.csv, results.jsonl.
 
@@ -162,6 +162,12 @@ export function resultLine(rec: ExperimentRecord): string {
     recordedAt: rec.recordedAt,
   };
   return JSON.stringify(line);
+}
+
+/** "2/3 (6 epochs, 0.25 of the data)": a fidelity rung as records and commands show it. */
+export function rungLabel(r: RecordedRung): string {
+  const parts = [r.epochs !== undefined ? `${r.epochs} epochs` : null, r.dataFraction !== undefined ? `${r.dataFraction} of the data` : null];
+  return `${r.rung}/${r.of} (${parts.filter(Boolean).join(', ')})`;
 }
 
 /** results.jsonl fields of a multi-seed / multi-fidelity measurement (none for older records). */

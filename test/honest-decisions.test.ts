@@ -1,9 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Worker } from '@temporalio/worker';
+import { describe, expect, it } from 'vitest';
 import { applyEdits, describeEdit, specHash, type Edit } from '../arch/index.ts';
 import type { TrainedExperiment } from '../activities/train.ts';
 import type { CampaignConfig, EvaluationConfig } from '../config/campaign-config.ts';
@@ -11,10 +10,9 @@ import { getTemplate } from '../experiments/index.ts';
 import { openHistory, readExperiment, readResults } from '../history/index.ts';
 import { readExperimentFiles } from '../history/read.ts';
 import { hasHoldout } from '../cli/start-campaign.ts';
-import { workflowBundle } from '../worker.ts';
 import { statusQuery } from '../workflows/messages.ts';
 import type { CampaignInput, CampaignResult, CampaignStatus, ExperimentInput, ProposedExperiment } from '../workflows/types.ts';
-import { startTestServer, tempHome, withWorker as withTestWorker } from './helpers/temporal-env.ts';
+import { queueNamer, tempHome, useTestServer, withWorker as withTestWorker } from './helpers/temporal-env.ts';
 
 // Issue 5 through the real dev server: multi-seed noise floor, statistical keeps recorded with
 // their test, the hidden holdout checked on promotion only, the fidelity ladder, the compute
@@ -24,31 +22,16 @@ const FIXTURES = join(import.meta.dirname, 'fixtures', 'histories');
 
 /** Replays a finished workflow's history against the current code; refreshes its fixture on request. */
 async function replays(workflowId: string, fixture: string): Promise<void> {
-  const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
-  await Worker.runReplayHistory({ workflowBundle: bundle }, history, workflowId);
+  const history = await server.env.client.workflow.getHandle(workflowId).fetchHistory();
+  await Worker.runReplayHistory({ workflowBundle: server.bundle }, history, workflowId);
   // `ARLO_REFRESH_REPLAY_FIXTURES=1 npx vitest run test/honest-decisions` re-records (README, "Replay fixtures").
   if (process.env.ARLO_REFRESH_REPLAY_FIXTURES === '1') writeFileSync(join(FIXTURES, fixture), historyToJSON(history));
 }
 
 const DATA_DIR = process.env.ARLO_DATA_DIR ?? join(import.meta.dirname, '..', '..', 'shared', 'data');
 
-let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundleWithSourceMap;
-
-beforeAll(async () => {
-  env = await startTestServer();
-  bundle = await workflowBundle();
-});
-
-afterAll(async () => {
-  await env?.teardown();
-});
-
-let queueCounter = 0;
-function taskQueues() {
-  queueCounter++;
-  return { main: `honest-main-${queueCounter}`, training: `honest-train-${queueCounter}` };
-}
+const server = useTestServer();
+const taskQueues = queueNamer('honest');
 
 const EVALUATION: EvaluationConfig = { seeds: 3, test: 'welch-t', alpha: 0.05, minEffect: 0, fidelity: [], eta: 3, holdout: true };
 
@@ -76,9 +59,9 @@ async function runCampaign(
   const input: CampaignInput = { config: cfg, metric: template.metric, taskQueues: queues, hasHoldout: hasHoldout(template) };
   let status: CampaignStatus | null = null;
   const result = await withTestWorker(
-    { env, bundle, home, dataDir: DATA_DIR, queues, slots: opts.slots ?? 2, activityOverrides: opts.overrides },
+    { env: server.env, bundle: server.bundle, home, dataDir: DATA_DIR, queues, slots: opts.slots ?? 2, activityOverrides: opts.overrides },
     async () => {
-      const handle = await env.client.workflow.start('campaignWorkflow', {
+      const handle = await server.env.client.workflow.start('campaignWorkflow', {
         workflowId: `campaign-${cfg.id}`,
         taskQueue: queues.main,
         args: [input],
@@ -143,7 +126,7 @@ describe('honest decisions on the real dev server', () => {
     }
     expect(JSON.stringify(lines)).not.toContain('holdout');
     expect(status.champion?.holdout).toBe(checks.get(status.champion!.n)!.holdout);
-    const d = await env.client.workflow.getHandle(`${id}-exp-1-holdout`).describe();
+    const d = await server.env.client.workflow.getHandle(`${id}-exp-1-holdout`).describe();
     expect(d.status.name).toBe('COMPLETED');
     await replays(`campaign-${id}`, 'campaign-multi-seed-smoke.json');
     await replays(`${id}-exp-2`, 'experiment-multi-seed-smoke.json');
@@ -193,7 +176,7 @@ describe('honest decisions on the real dev server', () => {
     expect(await rung2Metric(finalist.n)).toBeGreaterThanOrEqual(await rung2Metric(rung2[0]!.n));
 
     for (const child of [`${id}-exp-${finalist.n}`, `${id}-exp-${finalist.n}-rung-2`, `${id}-exp-${finalist.n}-rung-3`]) {
-      expect((await env.client.workflow.getHandle(child).describe()).status.name).toBe('COMPLETED');
+      expect((await server.env.client.workflow.getHandle(child).describe()).status.name).toBe('COMPLETED');
     }
     await replays(`campaign-${id}`, 'campaign-ladder-smoke.json');
   });

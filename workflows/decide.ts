@@ -74,10 +74,9 @@ export function decide(
   const m = measure(metric, outcome, rule?.seeds ?? [0]);
   if (!m.ok) return { status: 'failed', reason: m.reason, metric: null, seedMetrics: null, spread: null, statistics: null };
   const { metric: value, seedMetrics, spread, seeds } = m;
-  const runs = seeds.map((seed) => ({ seed }));
   const measured = { metric: value, seedMetrics, spread };
   const shown = (x: number, sd: number | null | undefined) => (sd == null ? fmt(x) : `${fmt(x)} ± ${fmt(sd)}`);
-  const seedsText = runs.length > 1 ? ` over ${runs.length} seeds (${runs.map((r) => r.seed).join(', ')})` : '';
+  const seedsText = seeds.length > 1 ? ` over ${seeds.length} seeds (${seeds.join(', ')})` : '';
 
   if (champion === null) {
     return {
@@ -100,7 +99,7 @@ export function decide(
         `${metric.name}=${shown(value, spread)} vs champion exp ${champion.n} ${shown(champion.metric, champion.spread)}` +
         `${seedsText}: ${stat.reason}`,
       ...measured,
-      statistics: { ...stat, seeds: runs.map((r) => r.seed) },
+      statistics: { ...stat, seeds },
     };
   }
 

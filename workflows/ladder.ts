@@ -1,4 +1,5 @@
 import { promoteFromRung } from '../evaluation/successive-halving.ts';
+import { rungLabel } from '../history/format.ts';
 import type { ExperimentRecord } from '../history/types.ts';
 import type { MetricDef } from '../experiments/template.ts';
 import type { CampaignBook, RungResult } from './campaign-book.ts';
@@ -56,7 +57,7 @@ export async function runGeneration(generation: ProposedExperiment[], steps: Lad
       .map((c) => ({ n: c.p.n, rung, metric: metricOf(c.results[rung]!) }));
     const promoted = new Set(promoteFromRung(ranked.concat(failuresOn(alive, rung)), rung, eta, metric.direction));
     const order = [...ranked].sort((a, b) => (metric.direction === 'max' ? b.metric! - a.metric! : a.metric! - b.metric!) || a.n - b.n);
-    const where = describeRung(book, rung);
+    const where = `rung ${rungLabel(book.rungRef(rung))}`;
     const stopping = book.computeBudgetSpent() || book.stopRequested();
     for (const c of alive) {
       const result = c.results[rung]!;
@@ -81,12 +82,6 @@ function metricOf(r: RungResult): number | null {
 /** Failed climbers still count toward a rung's size (the promotion quota is of all who tried). */
 function failuresOn(alive: Climber[], rung: number) {
   return alive.filter((c) => !c.results[rung]!.measurement.ok).map((c) => ({ n: c.p.n, rung, metric: null }));
-}
-
-function describeRung(book: CampaignBook, rung: number): string {
-  const r = book.rungRef(rung);
-  const parts = [r.epochs !== undefined ? `${r.epochs} epochs` : null, r.dataFraction !== undefined ? `${r.dataFraction} of the data` : null];
-  return `rung ${r.rung}/${r.of} (${parts.filter(Boolean).join(', ')})`;
 }
 
 function now(): string {

@@ -1,6 +1,7 @@
 import { countParams, forwardMacs } from '../../arch/cost.ts';
 import { diffSpecs, formatSpecDiff } from '../../arch/diff.ts';
 import type { Spec } from '../../arch/spec.ts';
+import { rungLabel } from '../../history/format.ts';
 import { commitsFromLog, readChampionTags, readExperimentFiles } from '../../history/read.ts';
 import { refTip } from '../../history/repo.ts';
 import { branchRef, championTagName } from '../../history/slug.ts';
@@ -81,11 +82,6 @@ function metricSpread(metrics: Record<string, unknown>, metricName: string): num
     if (typeof v === 'number' && Number.isFinite(v)) return v;
   }
   return null;
-}
-
-function rungText(r: { rung: number; of: number; epochs?: number; dataFraction?: number }): string {
-  const parts = [r.epochs !== undefined ? `${r.epochs} epochs` : null, r.dataFraction !== undefined ? `${r.dataFraction} of the data` : null];
-  return `${r.rung}/${r.of} (${parts.filter(Boolean).join(', ')})`;
 }
 
 function testText(stats: Record<string, unknown> | null): string | null {
@@ -202,7 +198,7 @@ export async function collectShow(c: ReviewedCampaign, n: number): Promise<ShowR
     parent: view.parent,
     edits: view.editDescriptions,
     decision: rec.decision.reason,
-    fidelity: rec.evaluation?.rung ? rungText(rec.evaluation.rung) : recordedFidelity(rec.metrics ?? {}),
+    fidelity: rec.evaluation?.rung ? rungLabel(rec.evaluation.rung) : recordedFidelity(rec.metrics ?? {}),
     seeds:
       rec.evaluation && rec.evaluation.seeds.length > 1
         ? rec.evaluation.seeds.map((seed, i) => ({ seed, metric: rec.evaluation!.seedMetrics?.[i] ?? null }))

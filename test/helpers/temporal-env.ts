@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { createArloWorker } from '../../worker.ts';
+import { afterAll, beforeAll } from 'vitest';
+import { createArloWorker, workflowBundle } from '../../worker.ts';
 import type { TaskQueues } from '../../workflows/types.ts';
 import { findTemporalBinary } from '../../server/temporal-binary.ts';
 import { BEST_METRIC, CAMPAIGN_ID, EXPERIMENTS_DONE } from '../../workflows/search-attributes.ts';
@@ -93,4 +94,29 @@ export async function withWorker<T>(
     worker.shutdown();
     await running;
   }
+}
+
+/**
+ * One dev server and one workflow bundle for a test file (started before its tests, torn down
+ * after); read `.env` and `.bundle` inside tests. Each test still gets a fresh worker.
+ */
+export function useTestServer(): { readonly env: TestWorkflowEnvironment; readonly bundle: WorkflowBundleWithSourceMap } {
+  const server = {} as { env: TestWorkflowEnvironment; bundle: WorkflowBundleWithSourceMap };
+  beforeAll(async () => {
+    server.env = await startTestServer();
+    server.bundle = await workflowBundle();
+  });
+  afterAll(async () => {
+    await server.env?.teardown();
+  });
+  return server;
+}
+
+/** Fresh task-queue names per campaign (`<prefix>-main-<k>`, `<prefix>-train-<k>`), so tests never share pollers. */
+export function queueNamer(prefix: string): () => TaskQueues {
+  let k = 0;
+  return () => {
+    k++;
+    return { main: `${prefix}-main-${k}`, training: `${prefix}-train-${k}` };
+  };
 }
